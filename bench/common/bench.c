@@ -1,0 +1,104 @@
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
+{
+	int rounds = spec->rounds > 0 ? spec->rounds : 7;
+	const char *env = getenv("BENCH_ROUNDS");
+	if (env && atoi(env) > 0)
+		rounds = atoi(env);
+	double *res = calloc((size_t)ncases * rounds, sizeof *res);
+	int failed = 0;
+	for (int r = 0; r < rounds; r++)
+		for (int c = 0; c < ncases; c++)
+			res[c * rounds + r] = cases[c].run(cases[c].arg);
+	printf("%s (%s, median of %d alternating rounds, %s is better)\n", spec->title, spec->unit, rounds,
+	       spec->higher_better ? "higher" : "lower");
+	double weft = median(res, rounds);
+	for (int c = 0; c < ncases; c++) {
+		double *v = res + c * rounds;
+		bool bad = false;
+		for (int r = 0; r < rounds; r++)
+			bad |= v[r] < 0;
+		if (bad) {
+			printf("  %-34s failed\n", cases[c].name);
+			failed = 1;
+			continue;
+		}
+		double m = median(v, rounds);
+		if (c == 0) {
+			printf("  %-34s %12.3f\n", cases[c].name, m);
+		} else {
+			double ratio = spec->higher_better ? weft / m : m / weft;
+			printf("  %-34s %12.3f   weft is %.2fx %s\n", cases[c].name, m, ratio,
+			       ratio >= 1 ? "better" : "worse");
+		}
+	}
+	fflush(stdout);
+	free(res);
+	return failed;
+}
+
+double bench_python(const char *script)
+{
+#ifdef WEFT_PYTHON3
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(WEFT_PYTHON3, "python3", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof buf - 1 && (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = 0;
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	char *last = strrchr(buf, '\n');
+	while (last && last > buf && last[1] == 0) {
+		*last = 0;
+		last = strrchr(buf, '\n');
+	}
+	return atof(last ? last + 1 : buf);
+#else
+	(void)script;
+	return -1;
+#endif
+}

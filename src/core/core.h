@@ -1,0 +1,101 @@
+/* src/core/core.h - internals every module shares (never installed).
+ *
+ * Clocks and deadlines, the futex parking layer that honours cancel scopes,
+ * a cancellable poll for fd-based waits, and the per-thread failure slot
+ * behind weft_fail. src/core knows no module.
+ */
+#ifndef WEFT_CORE_H
+#define WEFT_CORE_H
+
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <weft/cancel.h>
+#include <weft/common.h>
+#include <weft/error.h>
+
+#define WEFT__NO_DEADLINE INT64_MAX
+#define WEFT__NS_PER_S    1000000000LL
+
+#define weft__likely(x)   __builtin_expect(!!(x), 1)
+#define weft__unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- clocks ---------------------------------------------------------------- */
+
+/* Nanoseconds on CLOCK_MONOTONIC. */
+int64_t weft__now_ns(void);
+
+/* true when t is WEFT_FOREVER or a finite number >= 0. */
+static inline bool weft__timeout_valid(double t)
+{
+	return t == WEFT_FOREVER || (t >= 0 && t <= 1e12); /* NaN fails both */
+}
+
+/* Turns a timeout into an absolute deadline (WEFT__NO_DEADLINE for
+ * WEFT_FOREVER). Returns WEFT_EINVAL for an invalid timeout. */
+int weft__deadline(double timeout, int64_t *deadline_ns);
+
+/* Seconds left until deadline, never negative; WEFT_FOREVER for none. */
+double weft__remaining(int64_t deadline_ns);
+
+/* ---- futex parking ---------------------------------------------------------- */
+
+/* Flags for park/wake: WEFT__SHARED uses process-shared futexes, for objects
+ * in MAP_SHARED memory (other processes may map them at other addresses:
+ * futexes are keyed by the page, not the virtual address). */
+enum { WEFT__PRIVATE = 0, WEFT__SHARED = 1 };
+
+/* Sleeps while *word == expected, until woken, deadline (absolute monotonic
+ * ns) or cancellation of one of the calling thread's cancel scopes.
+ * Returns 0 when woken, when *word != expected, on EINTR or spuriously (the
+ * caller re-checks its condition and calls again); WEFT_ETIMEDOUT when the
+ * deadline or a scope's deadline passed; WEFT_ECANCELED when a scope's
+ * token is cancelled. Callers must tolerate spurious returns. */
+int weft__park(_Atomic uint32_t *word, uint32_t expected, int flags, int64_t deadline_ns);
+
+/* Wakes up to n threads parked on word (n = INT32_MAX: all). Returns the
+ * number woken. */
+int weft__wake(_Atomic uint32_t *word, int n, int flags);
+
+/* The raw futex wait without cancel scopes: 0 woken/changed/EINTR,
+ * WEFT_ETIMEDOUT. For internal waits that must not be cancelled. */
+int weft__futex_wait(_Atomic uint32_t *word, uint32_t expected, int flags, int64_t deadline_ns);
+
+/* Cancel status of the calling thread: 0, WEFT_ECANCELED or WEFT_ETIMEDOUT
+ * (a scope's deadline passed). Cheap when the thread is in no scope. */
+int weft__cancel_status(void);
+
+/* The earliest of deadline_ns and the deadlines of the calling thread's
+ * scopes. */
+int64_t weft__scope_deadline(int64_t deadline_ns);
+
+/* poll(2) over fds until one is ready, the deadline passes or a cancel scope
+ * fires; retries EINTR, never returns early. Returns the number of ready
+ * fds (> 0), WEFT_ETIMEDOUT, WEFT_ECANCELED, or -errno. */
+int weft__poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
+
+/* ---- failures (weft_fail) ------------------------------------------------------ */
+
+/* A task's failure record: code 0 means the task did not fail. msg is
+ * malloc'd (may be NULL even when code != 0, if memory ran out); whoever
+ * holds the record owns msg. */
+typedef struct weft__failure {
+	int code;
+	char *msg;
+} weft__failure;
+
+/* Makes *f (zeroed here) the calling thread's current failure record and
+ * returns the previous one, to be restored with weft__failure_leave. */
+weft__failure *weft__failure_enter(weft__failure *f);
+void weft__failure_leave(weft__failure *previous);
+
+/* Frees f->msg and zeroes f. */
+void weft__failure_clear(weft__failure *f);
+
+/* ---- misc ------------------------------------------------------------------------ */
+
+/* Number of online CPUs (>= 1), honouring the affinity mask. */
+int weft__cpu_count(void);
+
+#endif
