@@ -44,10 +44,10 @@ bench:
 	@for b in build/bench/*; do echo "== $$b"; $$b || exit 1; done
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
+	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h' '*.cpp')
 
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' '*.cpp')
+	clang-format --dry-run --Werror $$(git ls-files -co --exclude-standard '*.c' '*.h' '*.cpp')
 
 clean:
 	rm -rf build build-tsan build-asan

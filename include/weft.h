@@ -6,6 +6,7 @@
 #include <weft/common.h>
 #include <weft/error.h>
 #include <weft/cancel.h>
+#include <weft/task.h>
 #if __has_include(<weft/sync.h>)
 #include <weft/sync.h>
 #endif
