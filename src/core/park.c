@@ -132,17 +132,21 @@ int weft__poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns)
 		registered = weft__cancel_register(&self);
 		atomic_store(&self.poll_fd, self.wake_fd);
 	}
-	for (;;) {
+	/* An expired deadline still polls once, without sleeping: a timeout
+	 * of 0 asks whether an fd is ready now. */
+	for (bool polled = false;; polled = true) {
 		rc = registered ? weft__cancel_status() : 0;
 		if (rc)
 			break;
 		struct timespec ts, *tsp = NULL;
 		if (deadline_ns != WEFT__NO_DEADLINE) {
 			int64_t left = deadline_ns - weft__now_ns();
-			if (left <= 0) {
+			if (left <= 0 && polled) {
 				rc = WEFT_ETIMEDOUT;
 				break;
 			}
+			if (left < 0)
+				left = 0;
 			ts.tv_sec = left / WEFT__NS_PER_S;
 			ts.tv_nsec = left % WEFT__NS_PER_S;
 			tsp = &ts;
