@@ -1,18 +1,20 @@
 /* weft/sync.h - Python's threading primitives: Lock, RLock, Condition,
- * Semaphore, BoundedSemaphore, Event.
+ * Semaphore, BoundedSemaphore, Event, Barrier.
  *
  * Each mirrors the Python class of the same name (threading.Lock ->
  * weft_lock, ...), method by method: acquire/release/locked, wait/notify,
- * set/clear/is_set. Python's True/False results become 0 / WEFT_ETIMEDOUT,
- * its exceptions become codes (RuntimeError for releasing a lock one does
- * not hold -> WEFT_EPERM, ValueError -> WEFT_EINVAL).
+ * set/clear/is_set, wait/reset/abort. Python's True/False results become 0 /
+ * WEFT_ETIMEDOUT, its exceptions become codes (RuntimeError for releasing a
+ * lock one does not hold -> WEFT_EPERM, ValueError -> WEFT_EINVAL,
+ * BrokenBarrierError -> WEFT_EBROKEN).
  *
  * Memory: every primitive is a small struct that the caller allocates
  * (static, on the heap, inside another struct, or in shared memory). All
  * fields are private. A zeroed struct is valid: an unlocked Lock/RLock, a
- * Condition over its own RLock, a Semaphore of value 0, a cleared Event.
- * Nothing needs destroying; do not copy or move a primitive while it is in
- * use.
+ * Condition over its own RLock, a Semaphore of value 0, a cleared Event; a
+ * Barrier needs its number of parties (weft_barrier_init or
+ * WEFT_BARRIER_INIT). Nothing needs destroying; do not copy or move a
+ * primitive while it is in use.
  *
  * Between processes: initialize with WEFT_PSHARED (or a *_PSHARED static
  * initializer) and place the struct in MAP_SHARED memory; it then works
@@ -30,8 +32,9 @@
  * early and unaffected by signals (EINTR). Blocking calls honour the calling
  * thread's cancel scopes (weft/cancel.h): they return WEFT_ECANCELED (or
  * WEFT_ETIMEDOUT at a scope's deadline) and leave the primitive as it was
- * (a cancelled acquire acquires nothing). A call that need not block
- * succeeds even inside a cancelled scope.
+ * (a cancelled acquire acquires nothing, a cancelled barrier wait does not
+ * count as an arrival). A call that need not block succeeds even inside
+ * a cancelled scope.
  *
  * Deadlock detection: with WEFT_DEBUG_LOCKS=1 in the environment, the
  * library records the order in which each thread takes Locks and RLocks and
@@ -285,6 +288,80 @@ WEFT_EXTERN bool weft_event_is_set(const weft_event *ev);
  * began (even if cleared again before this thread ran); ETIMEDOUT,
  * ECANCELED, EINVAL (NULL, bad timeout). */
 WEFT_EXTERN int weft_event_wait(weft_event *ev, double timeout);
+
+/* ---- Barrier (threading.Barrier) ------------------------------------------- */
+
+/* A cyclic barrier for a fixed number of parties. Zeroed = no parties:
+ * wait, reset and abort return WEFT_EINVAL until weft_barrier_init. */
+typedef struct weft_barrier {
+	uint32_t mu;  /* internal lock word, held only for a few instructions */
+	uint32_t seq; /* bumped on every state change: the futex waiters sleep on */
+	uint32_t parties;
+	uint32_t count;    /* threads inside wait() this cycle */
+	uint32_t departed; /* indices handed out while draining */
+	uint32_t state;    /* filling, running the action, draining, resetting, broken */
+	uint32_t flags;
+	uint32_t reserved;
+	double timeout; /* default timeout; 0: none */
+	int (*action)(void *arg);
+	void *arg;
+} weft_barrier;
+
+#define WEFT_BARRIER_INIT(parties)                                      \
+	{                                                               \
+		0, 0, (uint32_t)(parties), 0, 0, 0, 0, 0, 0, NULL, NULL \
+	}
+#define WEFT_BARRIER_INIT_PSHARED(parties)                                         \
+	{                                                                          \
+		0, 0, (uint32_t)(parties), 0, 0, 0, WEFT_PSHARED, 0, 0, NULL, NULL \
+	}
+
+/* Python's Barrier(parties, action=None, timeout=None) keywords. */
+typedef struct weft_barrier_opts {
+	/* Run by exactly one thread (the last to arrive) after all parties have
+	 * arrived and before any is released, with no weft lock held. A
+	 * non-zero return breaks the barrier: the others get WEFT_EBROKEN,
+	 * that thread the action's code if negative, else WEFT_EBROKEN. With
+	 * WEFT_PSHARED the action runs in whichever process arrives last, so
+	 * action and arg must be valid there (true in fork()ed children). */
+	int (*action)(void *arg);
+	void *arg;
+	double timeout; /* default for wait(); 0 (or WEFT_FOREVER): none */
+	int flags;      /* 0 or WEFT_PSHARED */
+} weft_barrier_opts;
+
+/* (Re)initializes a barrier for parties threads (opts may be NULL). Must
+ * not be called while in use. EINVAL (NULL, parties < 1, bad timeout,
+ * unknown flags). */
+WEFT_EXTERN int weft_barrier_init(weft_barrier *b, int parties, const weft_barrier_opts *opts);
+
+/* Waits until all parties have called wait, then releases them together.
+ * *index (may be NULL) receives a number in 0..parties-1, different for each
+ * thread of one passage (parties-1 for the one that arrived last, which ran
+ * the action). timeout: seconds, or WEFT_FOREVER for the barrier's default
+ * (Python's None). EBROKEN when the barrier is or becomes broken (abort,
+ * reset, a failed action, or a wait that timed out: that one also breaks
+ * it), the action's code for the thread that ran a failed action,
+ * ECANCELED / ETIMEDOUT from a cancel scope (then the call did not count as
+ * an arrival), EINVAL (NULL, no parties, bad timeout). */
+WEFT_EXTERN int weft_barrier_wait(weft_barrier *b, double timeout, int *index);
+
+/* Returns the barrier to its initial state; threads waiting in it get
+ * WEFT_EBROKEN. EINVAL (NULL, no parties). */
+WEFT_EXTERN int weft_barrier_reset(weft_barrier *b);
+
+/* Breaks the barrier: current and later waits get WEFT_EBROKEN until
+ * reset. EINVAL (NULL, no parties). */
+WEFT_EXTERN int weft_barrier_abort(weft_barrier *b);
+
+/* true when the barrier is broken; false for NULL. */
+WEFT_EXTERN bool weft_barrier_broken(const weft_barrier *b);
+
+/* The number of threads waiting in it now (>= 0), or WEFT_EINVAL for NULL. */
+WEFT_EXTERN int weft_barrier_n_waiting(const weft_barrier *b);
+
+/* The number of parties (>= 0), or WEFT_EINVAL for NULL. */
+WEFT_EXTERN int weft_barrier_parties(const weft_barrier *b);
 
 #ifdef __cplusplus
 }

@@ -224,7 +224,7 @@ static void report(uint32_t h, void *hs, uint32_t l, void *ls)
 	PUT(" -> %p", nodes[l].addr);
 	for (uint32_t k = np; k-- > 0;)
 		PUT(" -> %p", nodes[path[k]].addr);
-	PUT("\n");
+	PUT("\n  (file(+offset) sites: addr2line -f -e file offset names them)\n");
 	if (at >= sizeof buf)
 		at = sizeof buf - 1;
 	ssize_t wr = write(STDERR_FILENO, buf, at);

@@ -1,5 +1,5 @@
 /* Cancel scopes: a thread asleep in a lock acquire, condition wait,
- * semaphore acquire or event wait is woken by weft_cancel_cancel from
+ * semaphore acquire, event wait or barrier wait is woken by weft_cancel_cancel from
  * another thread within 100 ms, gets WEFT_ECANCELED, and the primitive is
  * unchanged; a wakeup that a cancelled waiter may have taken is passed on. */
 #include "sync_test.h"
@@ -146,6 +146,50 @@ START_TEST(cancel_event_wait)
 	ck_assert(!weft_event_is_set(&ev));
 	wt_ok(weft_event_set(&ev));
 	wt_ok(weft_event_wait(&ev, 0));
+}
+END_TEST
+
+static weft_barrier bar;
+
+static int op_barrier(blocker *b)
+{
+	(void)b;
+	int i = -1;
+	int rc = weft_barrier_wait(&bar, WEFT_FOREVER, &i);
+	ck_assert(rc != 0 || (i >= 0 && i < 3));
+	return rc;
+}
+
+static void *barrier_member(void *arg)
+{
+	int *idx = arg;
+	wt_ok(weft_barrier_wait(&bar, WEFT_FOREVER, idx));
+	return NULL;
+}
+
+START_TEST(cancel_barrier_wait)
+{
+	/* A cancelled wait is no arrival: the barrier is as before. */
+	weft_barrier_init(&bar, 2, NULL);
+	cancel_blocked(op_barrier);
+	ck_assert_int_eq(weft_barrier_n_waiting(&bar), 0);
+	ck_assert(!weft_barrier_broken(&bar));
+	/* With another thread already waiting in a 3-party barrier. */
+	weft_barrier_init(&bar, 3, NULL);
+	int i1 = -1, i2 = -1, i3 = -1;
+	wt_thread *t = wt_spawn(barrier_member, &i1);
+	st_until(weft_barrier_n_waiting(&bar) == 1);
+	cancel_blocked(op_barrier);
+	ck_assert_int_eq(weft_barrier_n_waiting(&bar), 1);
+	ck_assert(!weft_barrier_broken(&bar));
+	wt_thread *u = wt_spawn(barrier_member, &i2);
+	st_until(weft_barrier_n_waiting(&bar) == 2);
+	wt_ok(weft_barrier_wait(&bar, WEFT_FOREVER, &i3));
+	wt_join(t);
+	wt_join(u);
+	ck_assert_int_eq(i3, 2); /* the last arrival */
+	ck_assert_int_eq(i1 + i2, 1);
+	ck_assert_int_eq(weft_barrier_n_waiting(&bar), 0);
 }
 END_TEST
 
@@ -325,6 +369,7 @@ int main(void)
 	tcase_add_test(tc, cancel_cond_wait);
 	tcase_add_test(tc, cancel_sem_acquire);
 	tcase_add_test(tc, cancel_event_wait);
+	tcase_add_test(tc, cancel_barrier_wait);
 	tcase_add_test(tc, scope_deadline_times_out);
 	tcase_add_test(tc, cancelled_lock_waiter_passes_wakeup_on);
 	tcase_add_test(tc, cancelled_sem_waiter_passes_wakeup_on);

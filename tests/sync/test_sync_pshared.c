@@ -13,6 +13,8 @@ typedef struct shared {
 	weft_sem sem;
 	weft_event go, ready;
 	weft_cond cond; /* over lock */
+	weft_barrier barrier;
+	int seen[3][8]; /* barrier indices per pass, by process */
 	long counter;
 	int turn;
 } shared;
@@ -33,6 +35,7 @@ static void setup(void)
 	wt_ok(weft_event_init(&sh->go, WEFT_PSHARED));
 	wt_ok(weft_event_init(&sh->ready, WEFT_PSHARED));
 	wt_ok(weft_cond_init(&sh->cond, &(weft_cond_opts){.lock = &sh->lock}));
+	wt_ok(weft_barrier_init(&sh->barrier, 3, &(weft_barrier_opts){.flags = WEFT_PSHARED}));
 	sh->counter = 0;
 	sh->turn = 0;
 }
@@ -218,6 +221,47 @@ START_TEST(condition_between_processes)
 }
 END_TEST
 
+enum { PASSES = 8 };
+
+static void barrier_child(int who)
+{
+	shared *views[2] = {sh, remap()};
+	for (int p = 0; p < PASSES; p++) {
+		int i = -1;
+		CHILD_CHECK(weft_barrier_wait(&views[p & 1]->barrier, 30.0, &i) == 0);
+		views[p & 1]->seen[who][p] = i;
+	}
+}
+
+START_TEST(barrier_between_processes)
+{
+	setup();
+	pid_t a = child(barrier_child, 1), b = child(barrier_child, 2);
+	for (int p = 0; p < PASSES; p++) {
+		int i = -1;
+		wt_ok(weft_barrier_wait(&sh->barrier, 30.0, &i));
+		sh->seen[0][p] = i;
+	}
+	reap(a);
+	reap(b);
+	for (int p = 0; p < PASSES; p++) {
+		int mask = 0;
+		for (int w = 0; w < 3; w++)
+			mask |= 1 << sh->seen[w][p];
+		ck_assert_int_eq(mask, 7); /* indices 0, 1, 2 once each */
+	}
+	ck_assert_int_eq(weft_barrier_n_waiting(&sh->barrier), 0);
+	ck_assert(!weft_barrier_broken(&sh->barrier));
+	/* abort from one process breaks it for the others */
+	wt_ok(weft_barrier_abort(&sh->barrier));
+	pid_t c = fork();
+	if (c == 0)
+		_exit(weft_barrier_wait(&remap()->barrier, 30.0, NULL) == WEFT_EBROKEN ? 0 : 1);
+	reap(c);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sync_pshared");
@@ -227,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, semaphore_between_processes);
 	tcase_add_test(tc, event_between_processes);
 	tcase_add_test(tc, condition_between_processes);
+	tcase_add_test(tc, barrier_between_processes);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
