@@ -471,6 +471,11 @@ void *weft__context_capture(void)
 	return weft__hamt_retain(current_root());
 }
 
+void *weft__context_snapshot_retain(void *snap)
+{
+	return weft__hamt_retain(snap);
+}
+
 void weft__context_snapshot_release(void *snap)
 {
 	weft__hamt_release(snap);
