@@ -61,12 +61,16 @@ static int __attribute__((noinline)) event_slow(weft_event *ev, uint32_t v, doub
 		return WEFT_ETIMEDOUT;
 	int64_t deadline;
 	weft__deadline(timeout, &deadline);
-	for (int i = weft__sync_spin; i > 0; i--) {
+	int limit = weft__spin_begin();
+	for (int i = 0; i < limit; i++) {
 		weft__cpu_relax();
 		v = atomic_load_explicit(w, WEFT__ACQUIRE);
-		if ((v & SET) || (v & GEN) != gen)
+		if ((v & SET) || (v & GEN) != gen) {
+			weft__spin_end(limit, true);
 			return 0;
+		}
 	}
+	weft__spin_end(limit, false);
 	int pf = weft__pflags(ev->flags);
 	for (;;) {
 		if (!(v & SLEEPER)) {

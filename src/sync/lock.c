@@ -3,8 +3,8 @@
  *
  * Fast paths are one compare-and-swap (acquire) or one exchange (release)
  * and no call outside this file; lock-order checking costs one predictable
- * branch when it is off. Contended, a thread spins briefly (weft__sync_spin
- * polls), then marks the word WEFT__WAITERS and sleeps on it.
+ * branch when it is off. Contended, a thread spins briefly (spin.c), then
+ * marks the word WEFT__WAITERS and sleeps on it.
  *
  * Why no wakeup is lost: release clears the word and wakes one sleeper when
  * WEFT__WAITERS was set. A woken thread that finds the lock taken again sets
@@ -15,8 +15,6 @@
  * holder's word so that holder's release wakes one.
  */
 #include "sync/sync_int.h"
-
-int weft__sync_spin = 100;
 
 static void pass_on(_Atomic uint32_t *w, int pflags)
 {
@@ -36,16 +34,22 @@ int weft__wordlock_wait(_Atomic uint32_t *w, uint32_t mine, int pflags, int64_t 
 {
 	/* Spin only while no one sleeps: sleepers were here first, and a
 	 * release will hand the word to one of them. */
-	for (int i = weft__sync_spin; i > 0; i--) {
+	int limit = weft__spin_begin();
+	for (int i = 0; i < limit; i++) {
 		uint32_t v = atomic_load_explicit(w, WEFT__RELAXED);
 		if (v == 0) {
-			if (atomic_compare_exchange_weak_explicit(w, &v, mine, WEFT__ACQUIRE, WEFT__RELAXED))
+			if (atomic_compare_exchange_weak_explicit(w, &v, mine, WEFT__ACQUIRE,
+			                                          WEFT__RELAXED)) {
+				weft__spin_end(limit, true);
 				return 0;
+			}
 		} else if (v & WEFT__WAITERS) {
+			limit = 0; /* says nothing about how fast the holder is */
 			break;
 		}
 		weft__cpu_relax();
 	}
+	weft__spin_end(limit, false);
 	uint32_t take = mine; /* becomes mine | WAITERS once we have slept */
 	for (;;) {
 		uint32_t v = atomic_load_explicit(w, WEFT__RELAXED);

@@ -53,11 +53,15 @@ static int __attribute__((noinline)) sem_slow(weft_sem *s, double timeout)
 		return WEFT_ETIMEDOUT;
 	int64_t deadline;
 	weft__deadline(timeout, &deadline);
-	for (int i = weft__sync_spin; i > 0; i--) {
-		if (atomic_load_explicit(value, WEFT__RELAXED) && try_take(value))
+	int limit = weft__spin_begin();
+	for (int i = 0; i < limit; i++) {
+		if (atomic_load_explicit(value, WEFT__RELAXED) && try_take(value)) {
+			weft__spin_end(limit, true);
 			return 0;
+		}
 		weft__cpu_relax();
 	}
+	weft__spin_end(limit, false);
 	int pf = weft__pflags(s->flags), rc;
 	atomic_fetch_add(waiters, 1);
 	for (;;) {

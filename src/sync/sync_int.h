@@ -18,6 +18,8 @@
 
 #include <weft/sync.h>
 
+/* Internal data: direct (not GOT) access from the fast paths. */
+#define WEFT__HIDDEN     __attribute__((visibility("hidden")))
 #define WEFT__A(field)   ((_Atomic uint32_t *)&(field))
 #define WEFT__LOCKED     1u
 #define WEFT__WAITERS    0x80000000u
@@ -43,9 +45,14 @@ static inline void weft__cpu_relax(void)
 #endif
 }
 
-/* How many times a contended acquire polls the word before it sleeps
- * (0: sleep at once). A variable so benchmarks can compare. */
-extern int weft__sync_spin;
+/* Adaptive spinning (spin.c): weft__sync_spin is the most polls a
+ * contended wait makes before it sleeps (0: none; a variable so benchmarks
+ * can compare). weft__spin_begin returns this thread's current budget (0:
+ * do not spin); weft__spin_end reports whether polling within that limit
+ * succeeded, which grows or shrinks the budget. */
+extern int weft__sync_spin WEFT__HIDDEN;
+int weft__spin_begin(void);
+void weft__spin_end(int limit, bool success);
 
 /* ---- word locks (lock.c) --------------------------------------------------- */
 
@@ -90,7 +97,7 @@ void weft__rlock_acquire_restore(weft_rlock *r, uint32_t count);
 /* ---- lock-order checking (lockdep.c) --------------------------------------- */
 
 /* Non-zero when WEFT_DEBUG_LOCKS=1 was in the environment at load time. */
-extern int weft__lockdep_on;
+extern int weft__lockdep_on WEFT__HIDDEN;
 
 /* Before acquiring lock (trylock: a poll, which cannot deadlock and is only
  * recorded): checks the order against what was seen and reports a cycle. */
