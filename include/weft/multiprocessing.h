@@ -7,6 +7,7 @@
  *   weft/multiprocessing/process.h     Process, current/parent_process,
  *                                      active_children, cpu_count,
  *                                      connection.wait
+ *   weft/multiprocessing/connection.h  Pipe, Connection
  *
  * Fork behaviour: a forked child (a weft process or any fork()) starts with
  * no children of its own and its own current-process record; handles it
@@ -18,6 +19,7 @@
 #ifndef WEFT_MULTIPROCESSING_H
 #define WEFT_MULTIPROCESSING_H
 
+#include <weft/multiprocessing/connection.h>
 #include <weft/multiprocessing/process.h>
 
 #endif
