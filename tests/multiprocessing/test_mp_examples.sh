@@ -18,4 +18,6 @@ out=$("$ex/mp_pipe")
 grep -q 'parent got: hello from the child' <<<"$out" || fail "pipe: $out"
 grep -q 'child got: thanks' <<<"$out" || fail "pipe: $out"
 grep -q 'then: WEFT_EEOF' <<<"$out" || fail "pipe eof: $out"
+out=$("$ex/mp_queue")
+[ "$(grep -c '^got item' <<<"$out")" = 5 ] || fail "queue: $out"
 echo ok
