@@ -73,10 +73,32 @@ int weft__park(_Atomic uint32_t *word, uint32_t expected, int flags, int64_t dea
 	return rc;
 }
 
+/* The eventfd is closed when its thread ends: a key destructor runs in the
+ * exiting thread while its thread-locals are still there. */
+static pthread_key_t wake_key;
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+
+static void wake_fd_close(void *unused)
+{
+	(void)unused;
+	if (self.wake_fd >= 0)
+		close(self.wake_fd);
+	self.wake_fd = -1;
+}
+
+static void wake_key_init(void)
+{
+	pthread_key_create(&wake_key, wake_fd_close);
+}
+
 static int wake_fd(void)
 {
-	if (self.wake_fd < 0)
+	if (self.wake_fd < 0) {
+		pthread_once(&wake_once, wake_key_init);
 		self.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (self.wake_fd >= 0)
+			pthread_setspecific(wake_key, &self);
+	}
 	return self.wake_fd;
 }
 
