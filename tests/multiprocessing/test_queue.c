@@ -119,7 +119,6 @@ static void run_stream(weft_start_method sm)
 		wt_ok(weft_mp_queue_put(g_q, buf, (size_t)(i * 13000), 60));
 	}
 	free(buf);
-	wt_ok(weft_mp_queue_join(g_q, 60)); /* every message task_done */
 	wt_ok(weft_process_join(p, 60));
 	int code;
 	wt_ok(weft_process_exitcode(p, &code));
@@ -129,6 +128,8 @@ static void run_stream(weft_start_method sm)
 	wt_ok(weft_mp_queue_get(g_q, &m, 1));
 	ck_assert_mem_eq(m.data, "done", 4);
 	weft_bytes_free(&m);
+	wt_ok(weft_mp_queue_task_done(g_q));
+	wt_ok(weft_mp_queue_join(g_q, 0)); /* the child task_done'd all 40 */
 	weft_mp_queue_free(g_q);
 	mpt_no_children();
 	ck_assert_int_eq(wt_open_fds(), fds0);
