@@ -25,7 +25,16 @@ while [ ! -e "\$1" ]; do
 	sleep 0.01
 done
 EOF
-chmod +x "$TMP/bin/waitfor"
+# waitline LINE FILE: waits until FILE has the line LINE (bounded).
+cat >"$TMP/bin/waitline" <<EOF
+#!/bin/sh
+i=0
+until grep -qx -- "\$1" "\$2" 2>/dev/null; do
+	i=\$((i + 1)); [ \$i -gt $((1000 * SLOW)) ] && exit 9
+	sleep 0.01
+done
+EOF
+chmod +x "$TMP/bin/waitfor" "$TMP/bin/waitline"
 PATH=$TMP/bin:$PATH
 
 HAVE_PARALLEL=0

@@ -54,8 +54,10 @@ t_keep_order() {
 	cmd='waitfor done.$(({}+1)) ; echo {}; touch done.{}'
 	touch done.4
 	eq "$(weft -j3 -k "$cmd" ::: 1 2 3)" $'1\n2\n3'
-	rm -f done.[123]
-	eq "$(weft -j3 "$cmd" ::: 1 2 3)" $'3\n2\n1'
+	# Without -k, output comes as jobs end: job n waits until job n+1's
+	# output has been printed.
+	weft -j3 'if [ {} != 3 ]; then waitline $(({}+1)) out; fi; echo {}' ::: 1 2 3 >out
+	eq "$(cat out)" $'3\n2\n1'
 	rm -f done.[123]
 	eq "$(weft -j3 -k --lb "$cmd" ::: 1 2 3)" $'1\n2\n3'
 }
