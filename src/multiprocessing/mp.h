@@ -66,4 +66,25 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 /* pidfd_open(2); -errno on failure. */
 int weft__pidfd_open(pid_t pid);
 
+/* The robust lock with an absolute deadline (monotonic ns). */
+int weft__mp_lock_acquire(weft_mp_lock *l, int64_t deadline);
+
+/* true when the lock is held by a process that has ended. */
+bool weft__mp_lock_owner_dead(const weft_mp_lock *l);
+
+/* true when pid names a process that has ended (or none); false for 0 and
+ * for the calling process. */
+bool weft__mp_pid_dead(uint32_t pid);
+
+/* Unlinks the SharedMemory blocks this process created and did not
+ * unlink (a child process's task has ended). */
+void weft__shm_exit_cleanup(void);
+
+/* Unlinks the generated-name blocks that process pid created: it died of
+ * a signal without cleaning up. */
+void weft__shm_reap_dead(pid_t pid);
+
+/* For tests: whether a reader holds the queue's read lock. */
+bool weft__mp_queue_rlock_held(const weft_mp_queue *q);
+
 #endif
