@@ -251,3 +251,16 @@ weft_cancel *weft_cancel_current(void)
 			return s->token;
 	return NULL;
 }
+
+weft_cancel_scope *weft__cancel_scopes_detach(void)
+{
+	weft__park_rec *rec = weft__park_self();
+	weft_cancel_scope *saved = rec->scopes;
+	rec->scopes = NULL;
+	return saved;
+}
+
+void weft__cancel_scopes_restore(weft_cancel_scope *saved)
+{
+	weft__park_self()->scopes = saved;
+}
