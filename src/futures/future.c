@@ -59,7 +59,6 @@ weft_future *weft__future_alloc(uint32_t refs)
 	memset(f, 0, sizeof *f);
 	atomic_init(&f->state, F_PENDING);
 	atomic_init(&f->refs, refs);
-	f->ltail = &f->listeners;
 	return f;
 }
 
@@ -82,14 +81,6 @@ static void cache_put(weft_future *f)
 	cache.n++;
 }
 
-void weft__call_clear(weft__call *c)
-{
-	free(c->in);
-	c->in = NULL;
-	weft__context_snapshot_release(c->ctx);
-	c->ctx = NULL;
-}
-
 static void future_free(weft_future *f)
 {
 	/* Callbacks that never ran (a future dropped while pending). */
@@ -100,7 +91,7 @@ static void future_free(weft_future *f)
 	}
 	free(f->msg);
 	weft_bytes_free(&f->bytes);
-	weft__call_clear(&f->call);
+	weft__context_snapshot_release(f->ctx);
 	cache_put(f);
 }
 
@@ -170,7 +161,6 @@ static void dispatch(weft_future *f)
 	weft__mu_lock(&f->lk);
 	weft__listener *l = f->listeners, *cbs = NULL, **ct = &cbs;
 	f->listeners = NULL;
-	f->ltail = &f->listeners;
 	while (l) {
 		weft__listener *next = l->next;
 		if (l->waiter) {
@@ -241,7 +231,7 @@ int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *ar
 	 * them only after it saw RUNNING (acquire). An engine starts each of
 	 * its futures once. */
 	f->hooks = hooks;
-	f->hook_arg = arg;
+	f->impl = arg;
 	return to_running(f);
 }
 
@@ -386,7 +376,7 @@ int weft_future_cancel_running(weft_future *f)
 			first = atomic_compare_exchange_weak_explicit(
 			    &f->state, &s, s | F_CANCEL_REQ, memory_order_acq_rel, memory_order_acquire);
 		if (first)
-			f->hooks->cancel_running(f, f->hook_arg);
+			f->hooks->cancel_running(f, f->impl);
 		weft__mu_unlock(&f->lk);
 		if (first || (s & F_CANCEL_REQ))
 			return 0;
@@ -537,8 +527,10 @@ int weft__future_listen(weft_future *f, weft__listener *l)
 	}
 	l->next = NULL;
 	l->future = f;
-	*f->ltail = l;
-	f->ltail = &l->next;
+	weft__listener **tail = &f->listeners; /* a few at most: walk */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = l;
 	weft__mu_unlock(&f->lk);
 	return 0;
 }
@@ -551,8 +543,6 @@ void weft__future_unlisten(weft_future *f, weft__listener *l)
 	for (weft__listener **p = &f->listeners; *p; p = &(*p)->next) {
 		if (*p == l) {
 			*p = l->next;
-			if (f->ltail == &l->next)
-				f->ltail = p;
 			break;
 		}
 	}

@@ -18,6 +18,7 @@
  * completer takes lk and dispatches; CANCEL_REQ -- cancel_running was asked
  * while running, the hook ran under lk. A flag is only ever added to a word
  * that is not final (CAS), so a completer that saw no flag owes nothing.
+ * F_TASK only says what a pool runs.
  */
 #ifndef WEFT_FUTURES_FUTURE_H
 #define WEFT_FUTURES_FUTURE_H
@@ -38,6 +39,7 @@ enum {
 	F_SLEEPERS = 8,
 	F_LISTENERS = 16,
 	F_CANCEL_REQ = 32,
+	F_TASK = 64, /* a byte task (set before the future is shared) */
 };
 
 static inline bool weft__fstate_done(uint32_t s)
@@ -58,16 +60,6 @@ typedef struct weft__listener {
 	weft_future *future; /* for waiters: whose list this node is in */
 } weft__listener;
 
-/* What a thread pool keeps in a future it runs. */
-typedef struct weft__call {
-	void *(*fn)(void *);
-	void *arg;
-	weft_task_fn task;
-	void *in; /* the task's private copy of its input (malloc'd) */
-	size_t len;
-	void *ctx; /* contextvars snapshot the call runs in (a reference) */
-} weft__call;
-
 struct weft_future {
 	weft__job job; /* first: an executor queues the future itself */
 	_Atomic uint32_t state;
@@ -76,13 +68,21 @@ struct weft_future {
 	int code;    /* failure code, 0 = none (valid once final) */
 	char *msg;
 	void *result;
-	weft_bytes bytes;
-	weft__listener *listeners, **ltail;
+	weft_bytes bytes; /* a byte task's input until it runs, then its output */
+	weft__listener *listeners;
 	const weft__future_hooks *hooks; /* set while running, read under lk */
-	void *hook_arg;
-	void *impl;
-	weft__call call;
+	void *impl;                      /* the engine's (the pool: the call's token) */
+	/* What a thread pool runs (F_TASK tells which). */
+	union {
+		void *(*fn)(void *);
+		weft_task_fn task;
+	} call;
+	void *arg;
+	void *ctx; /* the contextvars snapshot the call runs in (a reference) */
 };
+
+/* 112 bytes: small enough for malloc's fast bins, under two cache lines. */
+_Static_assert(sizeof(struct weft_future) <= 112, "keep futures small");
 
 /* Allocates a pending future with `refs` references (from the calling
  * thread's cache of freed futures when it has one). NULL: out of memory. */
@@ -96,9 +96,6 @@ uint32_t weft__future_claim(weft_future *f);
  * set or CANCEL_REQ was raised), wakes sleepers, notifies waiters and runs
  * the callbacks. Returns the final state. */
 uint32_t weft__future_publish(weft_future *f, bool cancelled);
-
-/* Frees the payload a thread pool attached (input copy, context). */
-void weft__call_clear(weft__call *c);
 
 /* Lists a waiter's node on f: 0, or 1 when f is already done (not
  * listed). */

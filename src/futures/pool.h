@@ -47,6 +47,8 @@ enum {
 	GATE_ONE = 4,    /* one submitter inside */
 };
 
+enum { WEFT__TOKEN_DEPTH = 8 };
+
 typedef struct weft__pool weft__pool;
 typedef struct weft__worker weft__worker;
 
@@ -60,10 +62,13 @@ struct weft__worker {
 	bool searching;        /* counted in pool->searching (owner's view) */
 	_Atomic uint32_t wake; /* futex: set by the waker */
 	weft__worker *next_idle;
-	bool idle;          /* on the idle list (under idle_lk) */
-	weft_cancel *token; /* the cancel scope token of the running task */
-	uint64_t rng;       /* steal victim choice */
-	weft__job *helping; /* nested waits: the job being waited for */
+	bool idle; /* on the idle list (under idle_lk) */
+	/* The cancel scope tokens of the calls this worker runs, one per
+	 * nesting level (a call that waits may run another inline), made on
+	 * first use and replaced once cancelled. */
+	weft_cancel *tokens[WEFT__TOKEN_DEPTH];
+	int depth;
+	uint64_t rng; /* steal victim choice */
 };
 
 struct weft__pool {

@@ -309,8 +309,6 @@ int weft__pool_spawn(weft__pool *p)
 	w->pool = p;
 	w->index = i;
 	w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
-	if (weft_cancel_new(&w->token, NULL))
-		w->token = NULL; /* its calls cannot be cancelled while running */
 	p->workers[i] = w;
 	atomic_fetch_add(&p->live, 1);
 	weft__executor_retain(&p->base);
@@ -325,7 +323,6 @@ int weft__pool_spawn(weft__pool *p)
 		p->workers[i] = NULL;
 		atomic_fetch_sub(&p->live, 1);
 		weft__executor_release(&p->base); /* not the last: the caller's */
-		weft_cancel_release(w->token);
 		weft__deque_destroy(&w->dq);
 		free(w);
 		return WEFT_EAGAIN;
@@ -378,7 +375,10 @@ int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable
 			j = weft__pool_find(w->pool, w);
 		if (j) {
 			idle = 0;
+			/* Not under the waiting job's cancel scopes. */
+			weft_cancel_scope *saved = weft__cancel_scopes_detach();
 			j->run(j, 0);
+			weft__cancel_scopes_restore(saved);
 			continue;
 		}
 		if (++idle < SPIN_ROUNDS) {
