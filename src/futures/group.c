@@ -57,7 +57,7 @@ static void gtask_run(weft__job *job, int how)
 		weft_cancel_cancel(g->token); /* dropped by shutdown(cancel_futures) */
 	} else if (!weft_cancel_is_cancelled(g->token)) {
 		weft_cancel_scope scope;
-		weft_cancel_scope_enter(&scope, g->token, WEFT_FOREVER);
+		weft__cancel_scope_push(&scope, g->token);
 		weft__failure rec;
 		weft__failure *prev = weft__failure_enter(&rec);
 		weft__context_frame frame;
@@ -66,7 +66,7 @@ static void gtask_run(weft__job *job, int how)
 		int rc = t->fn(t->arg);
 		weft__context_leave_snapshot(&frame);
 		weft__failure_leave(prev);
-		weft_cancel_scope_exit(&scope);
+		weft__cancel_scope_pop(&scope);
 		int code = rec.code ? rec.code : rc < 0 ? rc : 0;
 		/* A task stopped by the group's own cancellation did not fail. */
 		if (code && !(code == WEFT_ECANCELED && weft_cancel_is_cancelled(g->token))) {

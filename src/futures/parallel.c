@@ -120,7 +120,7 @@ static void work(range *r, weft__worker *w)
 	loop *L = r->L;
 	size_t lo = r->lo, hi = r->hi;
 	weft_cancel_scope scope;
-	weft_cancel_scope_enter(&scope, L->token, WEFT_FOREVER);
+	weft__cancel_scope_push(&scope, L->token);
 	weft__failure rec;
 	weft__failure *prev = weft__failure_enter(&rec);
 	while (lo < hi && !weft_cancel_is_cancelled(L->token)) {
@@ -147,7 +147,7 @@ static void work(range *r, weft__worker *w)
 	}
 	weft__failure_leave(prev);
 	weft__failure_clear(&rec);
-	weft_cancel_scope_exit(&scope);
+	weft__cancel_scope_pop(&scope);
 	/* Join: every child must end (they refer to the loop), combined in
 	 * range order while the loop is still good. */
 	while (r->kids) {

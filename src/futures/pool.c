@@ -55,8 +55,8 @@ static void future_job_run(weft__job *job, int how)
 	weft__worker *w = weft__current_worker();
 	if (how == WEFT_ECANCELED)
 		weft_future_cancel(f);
-	else if (how)
-		weft_future_set_failure(f, how, "%s", how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
+	else if (how && weft__future_claim(f) != UINT32_MAX)
+		weft__future_fail(f, how, how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
 	weft_cancel *tok = how ? NULL : depth_token(w);
 	if (how || weft__future_start(f, tok ? &pool_hooks : NULL, tok) != 0) {
 		if (!how)
@@ -66,7 +66,7 @@ static void future_job_run(weft__job *job, int how)
 	}
 	w->depth++;
 	weft_cancel_scope scope;
-	weft_cancel_scope_enter(&scope, tok, WEFT_FOREVER);
+	weft__cancel_scope_push(&scope, tok);
 	weft__failure rec;
 	weft__failure *prev = weft__failure_enter(&rec);
 	weft__context_frame frame;
@@ -85,10 +85,10 @@ static void future_job_run(weft__job *job, int how)
 	}
 	weft__context_leave_snapshot(&frame);
 	weft__failure_leave(prev);
-	weft_cancel_scope_exit(&scope);
+	weft__cancel_scope_pop(&scope);
 	w->depth--;
 	weft__worker_expect_free(w);
-	weft__future_complete(f, rc < 0 ? rc : 0, &rec, result, &out);
+	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out);
 	weft__failure_clear(&rec);
 	weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */
@@ -125,8 +125,15 @@ static int submit_job(weft__pool *p, weft_future *f)
 	return rc; /* on error the caller drops f, and its context with it */
 }
 
+/* Nobody else sees f before it is queued: plain stores will do. */
+static void mark(weft_future *f, uint32_t flags)
+{
+	atomic_store_explicit(&f->state, F_PENDING | F_OWNED | flags, memory_order_relaxed);
+}
+
 static int pool_submit(weft_executor *ex, weft_future *f, void *(*fn)(void *), void *arg)
 {
+	mark(f, 0);
 	f->call.fn = fn;
 	f->arg = arg;
 	return submit_job((weft__pool *)ex, f);
@@ -134,8 +141,8 @@ static int pool_submit(weft_executor *ex, weft_future *f, void *(*fn)(void *), v
 
 static int pool_submit_task(weft_executor *ex, weft_future *f, weft_task_fn fn, const void *data, size_t len)
 {
+	mark(f, F_TASK);
 	f->call.task = fn;
-	atomic_fetch_or_explicit(&f->state, F_TASK, memory_order_relaxed);
 	int rc = weft_bytes_set(&f->bytes, data, len); /* the task's own copy */
 	return rc ? rc : submit_job((weft__pool *)ex, f);
 }

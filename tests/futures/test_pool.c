@@ -27,6 +27,18 @@ START_TEST(submit)
 	wt_ok(weft_future_result(f, 30, &v));
 	ck_assert_int_eq(I(v), 256);
 	weft_future_release(f);
+	/* The pool completes its futures: the implementer's calls refuse. */
+	tevent ev = TEVENT_INIT;
+	wt_ok(weft_executor_submit(ex, &f, wait_event, &ev));
+	wt_rc(weft_future_set_result(f, P(1)), WEFT_ESTATE);
+	wt_rc(weft_future_set_failure(f, WEFT_EIO, NULL), WEFT_ESTATE);
+	wt_rc(weft_future_set_running_or_notify_cancel(f), WEFT_ESTATE);
+	weft_bytes b = {0};
+	wt_rc(weft_future_set_result_bytes(f, &b), WEFT_ESTATE);
+	tevent_set(&ev);
+	wt_ok(weft_future_result(f, 30, &v));
+	ck_assert_int_eq(I(v), 1);
+	weft_future_release(f);
 	wt_rc(weft_executor_submit(NULL, &f, square, NULL), WEFT_EINVAL);
 	wt_rc(weft_executor_submit(ex, NULL, square, NULL), WEFT_EINVAL);
 	wt_rc(weft_executor_submit(ex, &f, NULL, NULL), WEFT_EINVAL);
