@@ -21,6 +21,10 @@ struct weft_task_group {
 	long others;
 };
 
+/* A worker spawning into a deque that holds this many jobs per worker of
+ * the pool runs the new task inline instead. */
+enum { INLINE_PER_WORKER = 64 };
+
 typedef struct gtask {
 	weft__job job;
 	weft_task_group *g;
@@ -47,34 +51,40 @@ static void record(weft_task_group *g, int code, char *msg)
 		weft_cancel_cancel(g->token);
 }
 
+/* Runs t's function in the group's scope, failure record and context. */
+static void gtask_body(gtask *t)
+{
+	weft_task_group *g = t->g;
+	weft_cancel_scope scope;
+	weft__cancel_scope_push(&scope, g->token);
+	weft__failure rec;
+	weft__failure *prev = weft__failure_enter(&rec);
+	weft__context_frame frame;
+	weft__context_enter_snapshot(&frame, t->ctx);
+	t->ctx = NULL;
+	int rc = t->fn(t->arg);
+	weft__context_leave_snapshot(&frame);
+	weft__failure_leave(prev);
+	weft__cancel_scope_pop(&scope);
+	int code = rec.code ? rec.code : rc < 0 ? rc : 0;
+	/* A task stopped by the group's own cancellation did not fail. */
+	if (code && !(code == WEFT_ECANCELED && weft_cancel_is_cancelled(g->token))) {
+		record(g, code, rec.msg);
+		rec.msg = NULL;
+	}
+	weft__failure_clear(&rec);
+}
+
 static void gtask_run(weft__job *job, int how)
 {
 	gtask *t = (gtask *)job;
 	weft_task_group *g = t->g;
-	if (how == WEFT_EBROKEN) {
+	if (how == WEFT_EBROKEN)
 		record(g, how, NULL);
-	} else if (how) {
+	else if (how)
 		weft_cancel_cancel(g->token); /* dropped by shutdown(cancel_futures) */
-	} else if (!weft_cancel_is_cancelled(g->token)) {
-		weft_cancel_scope scope;
-		weft__cancel_scope_push(&scope, g->token);
-		weft__failure rec;
-		weft__failure *prev = weft__failure_enter(&rec);
-		weft__context_frame frame;
-		weft__context_enter_snapshot(&frame, t->ctx);
-		t->ctx = NULL;
-		int rc = t->fn(t->arg);
-		weft__context_leave_snapshot(&frame);
-		weft__failure_leave(prev);
-		weft__cancel_scope_pop(&scope);
-		int code = rec.code ? rec.code : rc < 0 ? rc : 0;
-		/* A task stopped by the group's own cancellation did not fail. */
-		if (code && !(code == WEFT_ECANCELED && weft_cancel_is_cancelled(g->token))) {
-			record(g, code, rec.msg);
-			rec.msg = NULL;
-		}
-		weft__failure_clear(&rec);
-	}
+	else if (!weft_cancel_is_cancelled(g->token))
+		gtask_body(t);
 	weft__context_snapshot_release(t->ctx);
 	free(t);
 	weft__count_done(&g->pending);
@@ -106,6 +116,21 @@ int weft_task_group_spawn(weft_task_group *g, int (*fn)(void *), void *arg)
 		return WEFT_EINVAL;
 	if (weft_cancel_is_cancelled(g->token))
 		return WEFT_ECANCELED;
+	weft__worker *w = weft__current_worker();
+	if (w && w->pool == g->pool && weft__deque_size(&w->dq) >= INLINE_PER_WORKER * g->pool->max_workers) {
+		/* The spawner's deque already holds plenty for the others to
+		 * steal: run this one now, on this worker, as libgomp and Cilk
+		 * do -- no queue, no allocation. It runs within the spawn call,
+		 * so the group need not count it. */
+		uint32_t gate = atomic_load_explicit(&g->pool->gate, memory_order_relaxed);
+		if (gate & (GATE_SHUT | GATE_BROKEN))
+			return gate & GATE_BROKEN ? WEFT_EBROKEN : WEFT_ESHUTDOWN;
+		gtask t = {.g = g, .fn = fn, .arg = arg, .ctx = weft__context_capture()};
+		weft_cancel_scope *saved = weft__cancel_scopes_detach();
+		gtask_body(&t);
+		weft__cancel_scopes_restore(saved);
+		return 0;
+	}
 	int rc = weft__pool_enter(g->pool);
 	if (rc)
 		return rc;
