@@ -41,6 +41,8 @@ endif()
 find_program(WEFT_PYTHON3 python3)
 if(WEFT_PYTHON3)
   list(APPEND WEFT_BENCH_DEFS WEFT_PYTHON3="${WEFT_PYTHON3}")
+  # bench_python() lives in the common library: it needs the path too.
+  target_compile_definitions(weft_bench_common PRIVATE WEFT_PYTHON3="${WEFT_PYTHON3}")
 endif()
 message(STATUS "weft benchmark peers: ${WEFT_BENCH_DEFS}")
 

@@ -93,6 +93,16 @@ void weft__failure_leave(weft__failure *previous);
 /* Frees f->msg and zeroes f. */
 void weft__failure_clear(weft__failure *f);
 
+/* ---- named tasks -------------------------------------------------------------- */
+
+/* Called by weft_task_register after each registration, when set. A module
+ * that must act as soon as a given task exists (the spawn bootstrap runs a
+ * re-executed child's task before main) installs it from a constructor:
+ * libweft.so's constructors run before the program's, whose WEFT_TASK
+ * constructors then call the hook. */
+struct weft_task;
+extern void (*_Atomic weft__task_registered_hook)(const struct weft_task *task);
+
 /* ---- misc ------------------------------------------------------------------------ */
 
 /* Number of online CPUs (>= 1), honouring the affinity mask. */

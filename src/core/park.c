@@ -73,10 +73,32 @@ int weft__park(_Atomic uint32_t *word, uint32_t expected, int flags, int64_t dea
 	return rc;
 }
 
+/* The eventfd is closed when its thread ends: a key destructor runs in the
+ * exiting thread while its thread-locals are still there. */
+static pthread_key_t wake_key;
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+
+static void wake_fd_close(void *unused)
+{
+	(void)unused;
+	if (self.wake_fd >= 0)
+		close(self.wake_fd);
+	self.wake_fd = -1;
+}
+
+static void wake_key_init(void)
+{
+	pthread_key_create(&wake_key, wake_fd_close);
+}
+
 static int wake_fd(void)
 {
-	if (self.wake_fd < 0)
+	if (self.wake_fd < 0) {
+		pthread_once(&wake_once, wake_key_init);
 		self.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (self.wake_fd >= 0)
+			pthread_setspecific(wake_key, &self);
+	}
 	return self.wake_fd;
 }
 
@@ -110,17 +132,21 @@ int weft__poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns)
 		registered = weft__cancel_register(&self);
 		atomic_store(&self.poll_fd, self.wake_fd);
 	}
-	for (;;) {
+	/* An expired deadline still polls once, without sleeping: a timeout
+	 * of 0 asks whether an fd is ready now. */
+	for (bool polled = false;; polled = true) {
 		rc = registered ? weft__cancel_status() : 0;
 		if (rc)
 			break;
 		struct timespec ts, *tsp = NULL;
 		if (deadline_ns != WEFT__NO_DEADLINE) {
 			int64_t left = deadline_ns - weft__now_ns();
-			if (left <= 0) {
+			if (left <= 0 && polled) {
 				rc = WEFT_ETIMEDOUT;
 				break;
 			}
+			if (left < 0)
+				left = 0;
 			ts.tv_sec = left / WEFT__NS_PER_S;
 			ts.tv_nsec = left % WEFT__NS_PER_S;
 			tsp = &ts;

@@ -14,6 +14,7 @@
 #include <weft/task.h>
 
 static _Atomic(weft_task *) head;
+void (*_Atomic weft__task_registered_hook)(const weft_task *task);
 
 int weft_task_register(weft_task *task)
 {
@@ -23,6 +24,9 @@ int weft_task_register(weft_task *task)
 	do
 		task->next = old;
 	while (!atomic_compare_exchange_weak(&head, &old, task));
+	void (*hook)(const weft_task *) = atomic_load(&weft__task_registered_hook);
+	if (hook)
+		hook(task);
 	return 0;
 }
 

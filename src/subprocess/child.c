@@ -1,0 +1,181 @@
+/* The child's side of a spawn: from vfork to execve.
+ *
+ * This code runs in a vfork child: it shares the parent's memory and its
+ * thread-local storage (errno included) while the parent's thread waits for
+ * the exec. So it makes raw system calls only -- no allocation, no locks, no
+ * libc wrapper that a sanitizer or another interposer could hook and update
+ * state shared with the parent -- and it never returns: it execs or exits.
+ * Every signal is blocked on entry (the parent blocked them before vfork),
+ * so no handler of the parent can run here; dispositions are reset before
+ * the mask is emptied, just before the exec. */
+#include "subprocess/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436 /* the same number on every architecture */
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* The kernel's struct sigaction (x86-64 and aarch64 share this layout). */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+
+#define KERNEL_NSIG 64
+
+__attribute__((noreturn)) static void fail(const weft__child_plan *c, int step, int err)
+{
+	weft__child_report r = {step, err};
+	(void)syscall(SYS_write, c->errfd, &r, sizeof r);
+	for (;;)
+		syscall(SYS_exit_group, 255);
+}
+
+/* Sends the parent a pidfd of this process, before anything can make it
+ * exit: a pidfd the parent opened after vfork could name a process that
+ * reused the pid, if ours had exited and been reaped by the kernel already
+ * (SIGCHLD ignored). */
+static void send_pidfd(const weft__child_plan *c)
+{
+	int fd = (int)syscall(SYS_pidfd_open, syscall(SYS_getpid), 0);
+	if (fd < 0)
+		fail(c, WEFT__STEP_PIDFD, errno);
+	weft__child_report r = {WEFT__REPORT_PIDFD, 0};
+	struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	*(int *)(void *)CMSG_DATA(cm) = fd;
+	if (syscall(SYS_sendmsg, c->errfd, &m, MSG_NOSIGNAL) < 0)
+		fail(c, WEFT__STEP_PIDFD, errno);
+	(void)syscall(SYS_close, fd);
+}
+
+/* Puts src[i] on fd i. A source that is itself 0, 1 or 2 (but not i) is
+ * first copied above 2, so installing one stream never clobbers the source
+ * of another (stdin_fd = 1 with stdout_fd = 0 swaps them correctly). */
+static void install_stdio(const weft__child_plan *c)
+{
+	int src[3] = {c->src[0], c->src[1], c->src[2]};
+	for (int i = 0; i < 3; i++) {
+		if (src[i] >= 0 && src[i] < 3 && src[i] != i) {
+			src[i] = (int)syscall(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, 3);
+			if (src[i] < 0)
+				fail(c, WEFT__STEP_DUP, errno);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		long r = 0;
+		if (src[i] == i)
+			r = syscall(SYS_fcntl, i, F_SETFD, 0); /* inherit it as it is */
+		else if (src[i] >= 0)
+			r = syscall(SYS_dup3, src[i], i, 0);
+		if (r < 0)
+			fail(c, WEFT__STEP_DUP, errno);
+	}
+	if (c->err_to_out && syscall(SYS_dup3, 1, 2, 0) < 0)
+		fail(c, WEFT__STEP_DUP, errno);
+}
+
+static void close_range_from(const weft__child_plan *c, unsigned lo, unsigned hi)
+{
+	if (lo > hi)
+		return;
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	if (errno != ENOSYS)
+		fail(c, WEFT__STEP_CLOSE, errno);
+	/* Kernels before 5.9: one by one, up to the fd limit. */
+	if (hi > c->max_fd)
+		hi = c->max_fd;
+	for (unsigned fd = lo; fd <= hi && fd >= lo; fd++)
+		(void)syscall(SYS_close, fd);
+}
+
+/* pass_fds become inheritable; with close_fds every other fd above 2 is
+ * closed, except the error pipe (close-on-exec: the exec closes it). */
+static void close_fds(const weft__child_plan *c)
+{
+	for (size_t i = 0; i < c->nkeep; i++)
+		if (syscall(SYS_fcntl, c->keep[i], F_SETFD, 0) < 0)
+			fail(c, WEFT__STEP_CLOSE, errno);
+	if (!c->close_fds)
+		return;
+	unsigned lo = 3;
+	size_t i = 0;
+	bool errfd_kept = false;
+	for (;;) {
+		/* The next fd to keep: the smaller of keep[i] and errfd. */
+		int next = -1;
+		if (i < c->nkeep)
+			next = c->keep[i];
+		if (!errfd_kept && (next < 0 || c->errfd < next))
+			next = c->errfd;
+		if (next < 0)
+			break;
+		if (next == c->errfd)
+			errfd_kept = true;
+		else
+			i++;
+		if ((unsigned)next >= lo) {
+			close_range_from(c, lo, (unsigned)next - 1);
+			lo = (unsigned)next + 1;
+		}
+	}
+	close_range_from(c, lo, ~0U);
+}
+
+static void reset_signals(void)
+{
+	struct ksigaction dfl = {0}; /* SIG_DFL, no flags, empty mask */
+	for (int sig = 1; sig <= KERNEL_NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+	unsigned long empty = 0;
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
+}
+
+void weft__child_exec(const weft__child_plan *c)
+{
+	send_pidfd(c);
+	if (c->setsid && syscall(SYS_setsid) < 0)
+		fail(c, WEFT__STEP_SESSION, errno);
+	if (c->pgid >= 0 && syscall(SYS_setpgid, 0, c->pgid) < 0)
+		fail(c, WEFT__STEP_PGID, errno);
+	install_stdio(c);
+	if (c->cwd && syscall(SYS_chdir, c->cwd) < 0)
+		fail(c, WEFT__STEP_CWD, errno);
+	if (c->umask >= 0)
+		(void)syscall(SYS_umask, c->umask);
+	close_fds(c);
+	reset_signals();
+	/* Try each candidate as Python does: report the first error that is
+	 * not "no such file" (EACCES from an earlier PATH entry wins over a
+	 * later ENOENT), else ENOENT. */
+	int first = 0;
+	for (char *const *p = c->exec_paths; *p; p++) {
+		syscall(SYS_execve, *p, c->argv, c->envp);
+		int e = errno;
+		if (first == 0 && e != ENOENT && e != ENOTDIR)
+			first = e;
+	}
+	fail(c, WEFT__STEP_EXEC, first ? first : ENOENT);
+}

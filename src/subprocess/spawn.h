@@ -1,0 +1,74 @@
+/* src/subprocess/spawn.h - starting a child: the plan the parent prepares
+ * and the code the child runs between vfork and exec. */
+#ifndef WEFT_SUBPROCESS_SPAWN_H
+#define WEFT_SUBPROCESS_SPAWN_H
+
+#include "core/core.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <weft/subprocess.h>
+
+/* Everything the child needs, prepared by the parent before vfork: the
+ * child shares the parent's memory and may not allocate, lock or call
+ * anything but raw system calls. */
+typedef struct weft__child_plan {
+	char *const *exec_paths; /* candidates to execve, in order, NULL-terminated */
+	char *const *argv;
+	char *const *envp;
+	int src[3];      /* fd to install as 0, 1, 2; -1: leave the inherited one */
+	bool err_to_out; /* stderr = stdout, once stdout is installed */
+	const char *cwd;
+	int umask; /* -1: leave */
+	bool setsid;
+	pid_t pgid;     /* -1: leave; 0: lead a new group; > 0: join it */
+	bool close_fds; /* close every fd >= 3 except keep[] */
+	const int *keep;
+	size_t nkeep;    /* pass_fds, sorted, unique, >= 3 */
+	int errfd;       /* the child's close-on-exec end of the report socket */
+	unsigned max_fd; /* bound for closing fds one by one without close_range */
+} weft__child_plan;
+
+/* What the child reports through its socket: first its pidfd (step 0,
+ * with the fd attached), then nothing (the exec closed the socket) or the
+ * step that failed. */
+enum weft__child_step {
+	WEFT__REPORT_PIDFD = 0, /* not a failure: the pidfd is attached */
+	WEFT__STEP_EXEC,
+	WEFT__STEP_CWD,
+	WEFT__STEP_DUP,
+	WEFT__STEP_SESSION,
+	WEFT__STEP_PGID,
+	WEFT__STEP_CLOSE,
+	WEFT__STEP_PIDFD,
+};
+
+typedef struct weft__child_report {
+	int step;
+	int err; /* errno */
+} weft__child_report;
+
+/* Runs in the child: applies the plan and executes the program, or writes
+ * a report to errfd and exits with status 255. Never returns. */
+__attribute__((noreturn)) void weft__child_exec(const weft__child_plan *plan);
+
+/* A started child: the caller's pipe ends (-1: none) and the pidfd. */
+typedef struct weft__spawned {
+	pid_t pid;
+	int pidfd;
+	int fd[3];
+} weft__spawned;
+
+/* Validates opts, starts argv and fills *out. On error returns the code
+ * (with a weft_fail message for the child's failures) and leaves no child
+ * and no fd behind. */
+int weft__spawn(const char *const *argv, const weft_popen_opts *opts, weft__spawned *out);
+
+/* Copies a NULL-terminated string array into one allocation (free() it).
+ * NULL on ENOMEM. */
+char **weft__strv_dup(const char *const *v);
+
+/* Reaps children whose weft_popen was freed while they ran. */
+void weft__reap_abandoned(void);
+
+#endif
