@@ -8,6 +8,7 @@
  * variable ring, and Python's queue.Queue. Figures: million items per
  * second (higher is better). BENCH_ITEMS changes the item count. */
 #include "bench.h"
+#include "queue_mpmc.h"
 #include "queue/queue_impl.h"
 
 #include <pthread.h>
@@ -21,22 +22,7 @@
 #include <glib.h>
 #endif
 
-enum { PRODUCERS = 2, CONSUMERS = 2, CAPACITY = 1024 };
-
-/* A queue under test, seen through per-thread handles (tokens for the
- * peers that have them, the queue itself for the others). */
-typedef struct mpmc_ops {
-	void *(*make)(void);
-	void *(*attach)(void *q, int producer);
-	void (*put)(void *h, void *item);
-	void *(*get)(void *h);
-	void (*detach)(void *h);
-	void (*destroy)(void *q);
-} mpmc_ops;
-
-/* C++ peers, in queue_mpmc_*.cpp */
-const mpmc_ops *weft_bench_moodycamel_ops(int bounded);
-const mpmc_ops *weft_bench_tbb_ops(void);
+enum { PRODUCERS = 2, CONSUMERS = 2, CAPACITY = MPMC_CAPACITY };
 
 static long n_items = 2000000;
 

@@ -7,6 +7,8 @@
 //  - bounded: capacity 1024 with moodycamel's own LightweightSemaphore
 //    counting free slots (wait before enqueue, signal after dequeue).
 #ifdef WEFT_HAVE_MOODYCAMEL
+#include "queue_mpmc.h"
+
 #include <blockingconcurrentqueue.h>
 
 namespace
@@ -14,8 +16,8 @@ namespace
 using Queue = moodycamel::BlockingConcurrentQueue<void *>;
 
 struct Bounded {
-	Queue q{1024};
-	moodycamel::LightweightSemaphore slots{1024};
+	Queue q{MPMC_CAPACITY};
+	moodycamel::LightweightSemaphore slots{MPMC_CAPACITY};
 };
 
 struct Handle {
@@ -86,21 +88,10 @@ void destroy(void *q)
 }
 } // namespace
 
-extern "C" {
-struct mpmc_ops {
-	void *(*make)(void);
-	void *(*attach)(void *q, int producer);
-	void (*put)(void *h, void *item);
-	void *(*get)(void *h);
-	void (*detach)(void *h);
-	void (*destroy)(void *q);
-};
-
 const mpmc_ops *weft_bench_moodycamel_ops(int bounded)
 {
 	static const mpmc_ops unbounded_ops = {make, attach, put_unbounded, get_unbounded, detach, destroy};
 	static const mpmc_ops bounded_ops = {make, attach, put_bounded, get_bounded, detach, destroy};
 	return bounded ? &bounded_ops : &unbounded_ops;
-}
 }
 #endif

@@ -1,6 +1,8 @@
 // oneTBB's concurrent_bounded_queue as a peer of bench/queue_mpmc.c:
 // capacity 1024, blocking push and pop.
 #ifdef WEFT_HAVE_TBB
+#include "queue_mpmc.h"
+
 #include <tbb/concurrent_queue.h>
 
 namespace
@@ -10,7 +12,7 @@ using Queue = tbb::concurrent_bounded_queue<void *>;
 void *make()
 {
 	Queue *q = new Queue;
-	q->set_capacity(1024);
+	q->set_capacity(MPMC_CAPACITY);
 	return q;
 }
 
@@ -41,20 +43,9 @@ void destroy(void *q)
 }
 } // namespace
 
-extern "C" {
-struct mpmc_ops {
-	void *(*make)(void);
-	void *(*attach)(void *q, int producer);
-	void (*put)(void *h, void *item);
-	void *(*get)(void *h);
-	void (*detach)(void *h);
-	void (*destroy)(void *q);
-};
-
 const mpmc_ops *weft_bench_tbb_ops(void)
 {
 	static const mpmc_ops ops = {make, attach, put, get, detach, destroy};
 	return &ops;
-}
 }
 #endif

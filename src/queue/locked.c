@@ -38,28 +38,39 @@ static int wait_on(weft_queue *q, weft__waitlist *l, int64_t deadline)
 	return rc;
 }
 
-int weft__locked_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
+/* One put or get under the mutex. Inlined into both callers, so `put` is a
+ * constant there. */
+static inline __attribute__((always_inline)) int locked_call(weft_queue *q, void **item, int64_t deadline,
+                                                             bool nowait, bool put)
 {
 	int rc;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		if (atomic_load_explicit(&q->state, memory_order_relaxed) != WEFT__Q_ALIVE) {
+		int state = atomic_load_explicit(&q->state, memory_order_relaxed);
+		if (put ? state != WEFT__Q_ALIVE : state == WEFT__Q_IMMEDIATE) {
+			rc = WEFT_ESHUTDOWN; /* after an immediate shutdown the store is empty */
+			break;
+		}
+		if (put ? has_room(q) : q->store.len > 0) {
+			if (!put) {
+				*item = weft__qstore_pop(&q->store);
+				rc = 0;
+			} else if ((rc = weft__qstore_push(&q->store, *item)) == 0) {
+				atomic_fetch_add(&q->nputs, 1); /* seq_cst: pairs with join */
+			}
+			break;
+		}
+		if (state == WEFT__Q_SHUTDOWN) { /* a get with nothing left */
 			rc = WEFT_ESHUTDOWN;
 			break;
 		}
-		if (has_room(q)) {
-			rc = weft__qstore_push(&q->store, item);
-			if (rc == 0)
-				atomic_fetch_add(&q->nputs, 1); /* seq_cst: pairs with join */
-			break;
-		}
 		if (nowait) {
-			rc = WEFT_EFULL;
+			rc = put ? WEFT_EFULL : WEFT_EEMPTY;
 			break;
 		}
-		rc = wait_on(q, &q->putters, deadline);
+		rc = wait_on(q, put ? &q->putters : &q->getters, deadline);
 		if (rc) {
-			rc = weft__queue_timeout_code(rc, deadline, WEFT_EFULL);
+			rc = weft__queue_timeout_code(rc, deadline, put ? WEFT_EFULL : WEFT_EEMPTY);
 			break;
 		}
 	}
@@ -71,39 +82,12 @@ int weft__locked_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
 	return rc;
 }
 
+int weft__locked_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
+{
+	return locked_call(q, &item, deadline, nowait, true);
+}
+
 int weft__locked_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
 {
-	int rc;
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		int state = atomic_load_explicit(&q->state, memory_order_relaxed);
-		if (state == WEFT__Q_IMMEDIATE) {
-			rc = WEFT_ESHUTDOWN; /* the store was emptied and puts fail */
-			break;
-		}
-		if (q->store.len > 0) {
-			*item = weft__qstore_pop(&q->store);
-			rc = 0;
-			break;
-		}
-		if (state == WEFT__Q_SHUTDOWN) {
-			rc = WEFT_ESHUTDOWN;
-			break;
-		}
-		if (nowait) {
-			rc = WEFT_EEMPTY;
-			break;
-		}
-		rc = wait_on(q, &q->getters, deadline);
-		if (rc) {
-			rc = weft__queue_timeout_code(rc, deadline, WEFT_EEMPTY);
-			break;
-		}
-	}
-	weft__waiter *g, *p;
-	pass_on(q, &g, &p);
-	pthread_mutex_unlock(&q->mu);
-	weft__wl_wake(g);
-	weft__wl_wake(p);
-	return rc;
+	return locked_call(q, item, deadline, nowait, false);
 }

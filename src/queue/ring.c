@@ -195,16 +195,23 @@ static void drop(weft_queue *q, void *item)
 	weft__queue_count_dropped(q, 1);
 }
 
-int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
+/* One put or get: the fast path, then yielding, then parking. Inlined into
+ * both callers, so `put` is a constant there. */
+static inline __attribute__((always_inline)) int ring_call(weft_queue *q, void **item, int64_t deadline,
+                                                           bool nowait, bool put)
 {
 	weft__ring *r = &q->ring;
-	bool woke = false; /* consumed a signal: pass it on if items remain */
+	weft__waitlist *mine = put ? &q->putters : &q->getters;
+	weft__waitlist *other = put ? &q->getters : &q->putters;
+	bool (*can)(weft__ring *) = put ? can_put : can_get;
+	bool woke = false; /* consumed a signal: pass it on if others can go on */
 	int yields = 0, rc;
 	for (;;) {
-		int t = try_get(r, item);
+		int t = put ? try_put(r, *item) : try_get(r, item);
 		if (t == T_OK) {
-			notify(q, &q->putters);
-			if (atomic_load_explicit(&q->state, memory_order_relaxed) == WEFT__Q_IMMEDIATE) {
+			notify(q, other);
+			if (!put &&
+			    atomic_load_explicit(&q->state, memory_order_relaxed) == WEFT__Q_IMMEDIATE) {
 				drop(q, *item);
 				continue;
 			}
@@ -216,11 +223,11 @@ int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
 			break;
 		}
 		if (t == T_BUSY) {
-			sched_yield();
+			sched_yield(); /* the other side is mid-way through this cell */
 			continue;
 		}
 		if (nowait) {
-			rc = WEFT_EEMPTY;
+			rc = put ? WEFT_EFULL : WEFT_EEMPTY;
 			break;
 		}
 		if (yields < YIELDS_BEFORE_PARK) {
@@ -228,57 +235,26 @@ int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
 			sched_yield();
 			continue;
 		}
-		rc = park(q, &q->getters, can_get, deadline);
+		rc = park(q, mine, can, deadline);
 		if (rc < 0) {
-			rc = weft__queue_timeout_code(rc, deadline, WEFT_EEMPTY);
+			rc = weft__queue_timeout_code(rc, deadline, put ? WEFT_EFULL : WEFT_EEMPTY);
 			break;
 		}
 		woke |= rc == 1;
 	}
-	if (woke && can_get(r))
-		notify(q, &q->getters);
+	if (woke && can(r))
+		notify(q, mine);
 	return rc;
+}
+
+int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
+{
+	return ring_call(q, item, deadline, nowait, false);
 }
 
 int weft__ring_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
 {
-	weft__ring *r = &q->ring;
-	bool woke = false;
-	int yields = 0, rc;
-	for (;;) {
-		int t = try_put(r, item);
-		if (t == T_OK) {
-			notify(q, &q->getters);
-			rc = 0;
-			break;
-		}
-		if (t == T_SHUT) {
-			rc = WEFT_ESHUTDOWN;
-			break;
-		}
-		if (t == T_BUSY) {
-			sched_yield();
-			continue;
-		}
-		if (nowait) {
-			rc = WEFT_EFULL;
-			break;
-		}
-		if (yields < YIELDS_BEFORE_PARK) {
-			yields++;
-			sched_yield();
-			continue;
-		}
-		rc = park(q, &q->putters, can_put, deadline);
-		if (rc < 0) {
-			rc = weft__queue_timeout_code(rc, deadline, WEFT_EFULL);
-			break;
-		}
-		woke |= rc == 1;
-	}
-	if (woke && can_put(r))
-		notify(q, &q->putters);
-	return rc;
+	return ring_call(q, &item, deadline, nowait, true);
 }
 
 uint64_t weft__ring_shutdown(weft_queue *q, bool drop_items)
