@@ -15,12 +15,13 @@ cd "$TMP"
 SLOW=1
 [ "${WEFT_UNDER_SANITIZER:-}" = 1 ] && SLOW=8
 
-# waitfor FILE: for jobs that must wait for something (bounded).
+# waitfor FILE: for jobs that must wait for something (bounded); FILE must
+# exist and not be empty.
 mkdir -p "$TMP/bin"
 cat >"$TMP/bin/waitfor" <<EOF
 #!/bin/sh
 i=0
-while [ ! -e "\$1" ]; do
+while [ ! -s "\$1" ]; do
 	i=\$((i + 1)); [ \$i -gt $((1000 * SLOW)) ] && exit 9
 	sleep 0.01
 done
@@ -53,10 +54,11 @@ eq() {
 	fi
 }
 
-# Waits until file $1 exists (up to $2 seconds, default 10).
+# Waits until file $1 exists and is not empty (up to $2 seconds, default
+# 10): a job writing its pid has then written it.
 wait_for() {
 	local limit=$(( ${2:-10} * SLOW * 100 )) i=0
-	while [ ! -e "$1" ]; do
+	while [ ! -s "$1" ]; do
 		i=$((i + 1))
 		[ $i -le $limit ] || fail "timed out waiting for $1"
 		sleep 0.01
@@ -67,6 +69,7 @@ wait_for() {
 # containers reaps orphans late).
 alive() {
 	local st
+	[ -n "$1" ] || fail "no process id"
 	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }

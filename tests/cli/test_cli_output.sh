@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 t_group_never_interleaves() {
 	# Both jobs print, then wait for each other, then print again.
-	weft -j2 'echo {1}1; touch {1}.on; waitfor {2}.on; echo {1}2' ::: A B :::+ B A >out
+	weft -j2 'echo {1}1; echo > {1}.on; waitfor {2}.on; echo {1}2' ::: A B :::+ B A >out
 	case "$(cat out)" in
 	$'A1\nA2\nB1\nB2' | $'B1\nB2\nA1\nA2') ;;
 	*) fail "interleaved: $(cat out)" ;;
@@ -25,7 +25,7 @@ t_line_buffer_prints_lines_live() {
 		i=$((i + 1)); [ $i -lt $((1000 * SLOW)) ] || fail "no live line"
 		sleep 0.01
 	done
-	touch go
+	echo >go
 	wait $pid
 	eq "$(cat out)" $'first\nsecond'
 }
@@ -44,15 +44,15 @@ t_ungroup_prints_live() {
 		i=$((i + 1)); [ $i -lt $((1000 * SLOW)) ] || fail "no live output"
 		sleep 0.01
 	done
-	touch go
+	echo >go
 	wait $pid
 	eq "$(cat out)" $'first\nsecond'
 }
 
 t_keep_order() {
 	# Job n waits for job n+1 to finish: they end in reverse order.
-	cmd='waitfor done.$(({}+1)) ; echo {}; touch done.{}'
-	touch done.4
+	cmd='waitfor done.$(({}+1)) ; echo {}; echo >done.{}'
+	echo >done.4
 	eq "$(weft -j3 -k "$cmd" ::: 1 2 3)" $'1\n2\n3'
 	# Without -k, output comes as jobs end: job n waits until job n+1's
 	# output has been printed.
@@ -97,7 +97,9 @@ t_closed_stdout_stops() {
 	s=0
 	weft -j2 'echo $$ >pid.{}; seq 1000000' ::: 1 2 3 4 | head -1 >out || s=$?
 	eq "$(cat out)" 1
-	for f in pid.*; do wait_gone "$(cat "$f")"; done
+	for f in pid.*; do
+		[ ! -s "$f" ] || wait_gone "$(cat "$f")" # empty: killed before writing
+	done
 }
 
 t_progress_only_on_a_terminal() {
