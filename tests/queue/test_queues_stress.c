@@ -164,7 +164,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("queue_stress");
+	Suite *s = suite_create("queues_stress");
 	TCase *tc = wt_tcase("stress", 600);
 	tcase_add_test(tc, fifo_ring);
 	tcase_add_test(tc, fifo_ring_tiny);
