@@ -457,6 +457,16 @@ START_TEST(failure_goes_to_excepthook_and_join)
 }
 END_TEST
 
+/* Reads fd until EOF into buf (NUL-terminated) and closes it. */
+static void read_to_end(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	for (ssize_t n; len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0;)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+}
+
 /* The default hook's line on stderr, captured through a pipe. */
 START_TEST(default_excepthook_prints)
 {
@@ -474,11 +484,8 @@ START_TEST(default_excepthook_prints)
 	dup2(saved, 2);
 	close(saved);
 	close(p[1]);
-	char buf[512] = {0};
-	size_t len = 0;
-	for (ssize_t n; (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0;)
-		len += (size_t)n;
-	close(p[0]);
+	char buf[512];
+	read_to_end(p[0], buf, sizeof buf);
 	ck_assert_msg(strstr(buf, "Exception in thread w1: WEFT_EUSER: bad row 3\n"), "got: %s", buf);
 	ck_assert_msg(strstr(buf, ": WEFT_EIO: input/output error\n"), "got: %s", buf);
 }
@@ -701,11 +708,8 @@ START_TEST(exit_joins_non_daemon_threads)
 			exit(0);
 		}
 		close(p[1]);
-		char buf[256] = {0};
-		size_t len = 0;
-		for (ssize_t n; (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0;)
-			len += (size_t)n;
-		close(p[0]);
+		char buf[256];
+		read_to_end(p[0], buf, sizeof buf);
 		int st;
 		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %x", st);
