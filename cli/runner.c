@@ -43,7 +43,6 @@ typedef struct runner {
 	bool input_done, waiting_input, stop;
 	double next_start; /* --delay: monotonic time of the next start */
 	int devnull, sigfd;
-	bool reset_sigpipe;
 	long long failed, succeeded, finished, started, total;
 	bool halt_set;
 	int halt_status;
@@ -195,8 +194,7 @@ static void start_job(runner *r, job *j)
 	                .out_fd = j->cap.child_fd[0],
 	                .err_fd = j->cap.child_fd[1],
 	                .cwd = o->workdir,
-	                .env_add = env,
-	                .reset_sigpipe = r->reset_sigpipe};
+	                .env_add = env};
 	if (o->print_stderr) {
 		progress_clear(&r->pg);
 		sbuf s = {0};
@@ -433,7 +431,7 @@ static void setup_signals(runner *r)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		struct sigaction sa;
 		/* A signal ignored when we started (nohup, a background job of
-		 * a non-interactive shell) stays ignored, for us and the jobs. */
+		 * a non-interactive shell) stays ignored. */
 		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
 			continue;
 		sigaddset(&set, sigs[i]);
@@ -442,11 +440,7 @@ static void setup_signals(runner *r)
 	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		die("cannot set up signal handling: %s", strerror(errno));
-	struct sigaction sa;
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN) {
-		signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
-		r->reset_sigpipe = true;
-	}
+	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
 }
 
 /* Ends weft by the signal that interrupted it. */
