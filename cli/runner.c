@@ -40,6 +40,7 @@ typedef struct runner {
 	long long next_seq;
 	job *retry_head, *retry_tail;
 	job *ready; /* taken from the input, waiting for --delay */
+	job *ended_head, *ended_tail; /* counted, output not printed yet */
 	bool input_done, waiting_input, stop;
 	double next_start; /* --delay: monotonic time of the next start */
 	int devnull, sigfd;
@@ -338,15 +339,14 @@ static void check_halt(runner *r, job *j, int exitval, int sig)
 	}
 }
 
-/* A job's final attempt ended (or it could not start): log and count it. */
+/* A job's final attempt ended (or it could not start): count it and check
+ * --halt now; its output and joblog line come in complete_jobs, after the
+ * loop has started the next jobs (printing may block on a slow reader, and
+ * the free slots should not wait for that). */
 static void job_done(runner *r, job *j, int exitval, int sig)
 {
-	double runtime = now_mono() - j->start_mono;
-	/* The joblog's start time is rounded to milliseconds before the
-	 * runtime is taken from it, as GNU parallel does. */
-	double start = round(j->start_wall * 1000) / 1000;
-	output_finish(r->out, &j->cap, j->seq);
-	joblog_write(&r->jl, j->seq, start, runtime, j->cap.out_bytes, exitval, sig, j->cmd);
+	j->runtime = now_mono() - j->start_mono;
+	j->exitval = exitval, j->sig = sig;
 	bool failed = exitval != 0 || sig != 0;
 	r->finished++;
 	if (failed) {
@@ -354,12 +354,34 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	} else {
 		r->succeeded++;
 		xgrow(&r->rt, &r->rtcap, r->nrt + 1, sizeof *r->rt);
-		r->rt[r->nrt++] = runtime;
+		r->rt[r->nrt++] = j->runtime;
 	}
 	r->pg.done++;
-	r->pg.runtime_sum += runtime;
+	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	job_free(j);
+	j->next = NULL;
+	if (r->ended_tail)
+		r->ended_tail->next = j;
+	else
+		r->ended_head = j;
+	r->ended_tail = j;
+}
+
+/* Prints the output of the ended jobs and writes their joblog lines. */
+static void complete_jobs(runner *r)
+{
+	while (r->ended_head) {
+		job *j = r->ended_head;
+		r->ended_head = j->next;
+		if (!r->ended_head)
+			r->ended_tail = NULL;
+		/* The joblog's start time is rounded to milliseconds before the
+		 * runtime is taken from it, as GNU parallel does. */
+		double start = round(j->start_wall * 1000) / 1000;
+		output_finish(r->out, &j->cap, j->seq);
+		joblog_write(&r->jl, j->seq, start, j->runtime, j->cap.out_bytes, j->exitval, j->sig, j->cmd);
+		job_free(j);
+	}
 }
 
 static void reap(runner *r, job *j)
@@ -468,6 +490,7 @@ static void loop(runner *r)
 	watch *w = xcalloc((size_t)r->nslots * 3 + 2, sizeof *w);
 	for (;;) {
 		start_jobs(r);
+		complete_jobs(r); /* jobs that could not start */
 		if (output_broken(r->out) && !r->stop)
 			kill_all(r, now_mono());
 		bool more = !r->stop && (r->ready || r->retry_head || !r->input_done);
@@ -524,6 +547,8 @@ static void loop(runner *r)
 			for (nfds_t i = first_job; i < n; i++)
 				if (pfd[i].revents && w[i].what == 2)
 					reap(r, w[i].j);
+			start_jobs(r);
+			complete_jobs(r);
 		}
 		/* Timers: timeouts, kill sequences, the end of a signal's grace. */
 		now = now_mono();
