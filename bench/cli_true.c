@@ -29,6 +29,7 @@ int main(void)
 		cases[n++] = (bench_case){"GNU parallel -j2 true", per_second, &tg};
 	if (have_program("xargs"))
 		cases[n++] = (bench_case){"xargs -P2 -n1 true", per_second, &tx};
-	bench_spec spec = {.title = "1000 jobs of true, 2 slots", .unit = "jobs/s", .higher_better = true, .rounds = 5};
+	bench_spec spec = {
+	    .title = "1000 jobs of true, 2 slots", .unit = "jobs/s", .higher_better = true, .rounds = 5};
 	return bench_run(&spec, cases, n);
 }

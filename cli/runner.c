@@ -39,7 +39,7 @@ typedef struct runner {
 	int nrunning;
 	long long next_seq;
 	job *retry_head, *retry_tail;
-	job *ready; /* taken from the input, waiting for --delay */
+	job *ready;                   /* taken from the input, waiting for --delay */
 	job *ended_head, *ended_tail; /* counted, output not printed yet */
 	bool input_done, waiting_input, stop;
 	double next_start; /* --delay: monotonic time of the next start */
@@ -508,11 +508,13 @@ static void loop(runner *r)
 			job *j = r->slot[i];
 			if (!j)
 				continue;
-			for (int k = 0; k < 2; k++)
-				if (r->o->out == OUT_LINE && !r->o->results && j->cap.fd[k] >= 0) {
+			for (int k = 0; k < 2; k++) {
+				int fd = output_watch_fd(&j->cap, k);
+				if (fd >= 0) {
 					w[n] = (watch){j, k};
-					pfd[n++] = (struct pollfd){.fd = j->cap.fd[k], .events = POLLIN};
+					pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 				}
+			}
 			w[n] = (watch){j, 2};
 			pfd[n++] = (struct pollfd){.fd = proc_sentinel(j->p), .events = POLLIN};
 			if (tmo > 0 && j->kill_stage < 0 && !j->interrupted)
