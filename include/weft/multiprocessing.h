@@ -10,6 +10,7 @@
  *   weft/multiprocessing/connection.h  Pipe, Connection
  *   weft/multiprocessing/lock.h        a robust process-shared Lock
  *   weft/multiprocessing/queue.h       Queue, JoinableQueue, SimpleQueue
+ *   weft/multiprocessing/shared.h      SharedMemory, Value, Array
  *
  * Fork behaviour: a forked child (a weft process or any fork()) starts with
  * no children of its own and its own current-process record; handles it
@@ -25,5 +26,6 @@
 #include <weft/multiprocessing/lock.h>
 #include <weft/multiprocessing/process.h>
 #include <weft/multiprocessing/queue.h>
+#include <weft/multiprocessing/shared.h>
 
 #endif

@@ -76,6 +76,14 @@ bool weft__mp_lock_owner_dead(const weft_mp_lock *l);
  * for the calling process. */
 bool weft__mp_pid_dead(uint32_t pid);
 
+/* Unlinks the SharedMemory blocks this process created and did not
+ * unlink (a child process's task has ended). */
+void weft__shm_exit_cleanup(void);
+
+/* Unlinks the generated-name blocks that process pid created: it died of
+ * a signal without cleaning up. */
+void weft__shm_reap_dead(pid_t pid);
+
 /* For tests: whether a reader holds the queue's read lock. */
 bool weft__mp_queue_rlock_held(const weft_mp_queue *q);
 

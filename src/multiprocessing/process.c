@@ -87,6 +87,7 @@ _Noreturn void weft__mp_run_child(weft_task_fn fn, const void *arg, size_t len)
 		}
 		weft__failure_clear(&f);
 	}
+	weft__shm_exit_cleanup();
 	fflush(NULL);
 	_exit(code);
 }
@@ -108,6 +109,8 @@ static bool reap(weft_process *p)
 				p->exitcode = 255; /* reaped behind our back: unknown */
 			else if (WIFSIGNALED(st))
 				p->exitcode = -WTERMSIG(st);
+			if (r > 0 && WIFSIGNALED(st))
+				weft__shm_reap_dead(p->pid);
 			else
 				p->exitcode = WEXITSTATUS(st);
 			atomic_store_explicit(&p->done, true, memory_order_release);

@@ -98,7 +98,7 @@ static int write_input(weft_popen *p, struct sigpipe_guard *g)
 		input_done(p);
 		return 0;
 	}
-	return -errno;
+	return weft__errno_code(errno);
 }
 
 static int grow(weft__outbuf *b)
@@ -146,7 +146,7 @@ static int drain(weft_popen *p, int i, bool keep, size_t limit)
 		if (errno == EAGAIN)
 			return 0;
 		if (errno != EINTR)
-			return -errno;
+			return weft__errno_code(errno);
 	}
 	return 0;
 }

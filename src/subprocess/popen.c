@@ -111,7 +111,7 @@ static int signal_child(weft_popen *p, int sig)
 		long r = p->pgid > 0 ? kill(-p->pgid, sig)
 		                     : syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
 		if (r < 0 && errno != ESRCH)
-			rc = -errno;
+			rc = weft__errno_code(errno);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;

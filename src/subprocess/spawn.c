@@ -91,13 +91,13 @@ static int raise_fd(int *fd)
 	int e = errno;
 	close(*fd);
 	*fd = nfd;
-	return nfd < 0 ? -e : 0;
+	return nfd < 0 ? weft__errno_code(e) : 0;
 }
 
 static int make_pipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+		return weft__errno_code(errno);
 	int rc = raise_fd(&p[0]);
 	if (rc == 0)
 		rc = raise_fd(&p[1]);
@@ -289,7 +289,7 @@ static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd)
 		if (x->devnull < 0) {
 			x->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 			if (x->devnull < 0)
-				return -errno;
+				return weft__errno_code(errno);
 			if ((rc = raise_fd(&x->devnull)))
 				return rc;
 		}
@@ -324,10 +324,11 @@ static int check_opts(const weft_popen_opts *o)
 	return 0;
 }
 
-/* errno from the child -> a weft code: the errno twin when weft has one. */
-static int child_code(int e)
+int weft__errno_code(int e)
 {
 	switch (e) {
+	case ENFILE:
+		return WEFT_EMFILE;
 	case ENOTDIR:
 	case ELOOP:
 	case ENAMETOOLONG:
@@ -344,7 +345,7 @@ static int child_code(int e)
 
 static int report_failure(const weft__child_report *r, const char *prog, const char *cwd)
 {
-	int code = child_code(r->err);
+	int code = weft__errno_code(r->err);
 	const char *what = r->step == WEFT__STEP_EXEC      ? prog
 	                   : r->step == WEFT__STEP_CWD     ? cwd
 	                   : r->step == WEFT__STEP_DUP     ? "dup2"
@@ -357,7 +358,7 @@ static int report_failure(const weft__child_report *r, const char *prog, const c
 
 /* Receives one report from the child, with the pidfd attached to the
  * first one (*pidfd, -1 if none came). Returns 1 for a report, 0 at EOF
- * (the exec closed the socket), -errno if receiving failed. */
+ * (the exec closed the socket), a negative code if receiving failed. */
 static int recv_report(int fd, weft__child_report *r, int *pidfd)
 {
 	union {
@@ -372,7 +373,7 @@ static int recv_report(int fd, weft__child_report *r, int *pidfd)
 		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return weft__errno_code(errno);
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 			memcpy(pidfd, CMSG_DATA(cm), sizeof *pidfd);
@@ -396,6 +397,10 @@ static void reap_failed(pid_t pid, int pidfd)
 		while (r < 0 && errno == EINTR);
 		close(pidfd);
 	} else {
+		/* Without its pidfd (no fd left to receive it) the child may
+		 * be running its program by now: stop it. It is unreaped, so
+		 * the pid is still its own. */
+		kill(pid, SIGKILL);
 		do
 			r = waitpid(pid, NULL, 0);
 		while (r < 0 && errno == EINTR);
@@ -416,7 +421,7 @@ static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__s
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
+		return weft__errno_code(errno);
 	x->err_r = sv[0];
 	x->err_w = sv[1];
 	int rc = raise_fd(&x->err_r);

@@ -68,6 +68,10 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *opts, weft__spaw
  * NULL on ENOMEM. */
 char **weft__strv_dup(const char *const *v);
 
+/* errno -> a weft code: the errno twin when weft has one (ENFILE counts as
+ * EMFILE, ENOTDIR as ENOENT, ...), WEFT_EIO for the rest. */
+int weft__errno_code(int e);
+
 /* Reaps children whose weft_popen was freed while they ran. */
 void weft__reap_abandoned(void);
 
