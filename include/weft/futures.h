@@ -32,7 +32,9 @@
  * done at once for every waiter (Python's wait() misses futures cancelled
  * while still queued); the pool steals work (a deque per worker, tasks
  * submitted from a worker stay on it) and wakes at most one sleeping
- * worker per submission.
+ * worker per submission; task groups (fork-join without futures, first
+ * failure cancels the rest) and parallel_for / parallel_reduce run on the
+ * same pools -- by default on the compute pool, one worker per CPU.
  *
  * Contexts (weft/contextvars.h): submit runs the call in a copy of the
  * submitter's context taken at submit time (as asyncio tasks and to_thread;
@@ -131,6 +133,10 @@ WEFT_EXTERN const char *weft_future_error_message(const weft_future *f);
 WEFT_EXTERN int weft_future_add_done_callback(weft_future *f, weft_future_callback fn, void *arg);
 
 /* ---- the implementer's side (executors, tests) ----------------------------------- */
+
+/* These complete futures made with weft_future_new. The thread pool's
+ * futures are the pool's to complete: on them every call here returns
+ * WEFT_ESTATE. */
 
 /* Python's set_running_or_notify_cancel: 0 and f is now running; or
  * WEFT_ECANCELED when f was cancelled (do not run the call); WEFT_ESTATE
