@@ -47,6 +47,10 @@
  * ends. Done callbacks run without any internal lock held: a callback may
  * call any weft function, including submit and shutdown on the executor
  * that ran the future.
+ * Exit: as Python's interpreter shutdown, exit() (or returning from main)
+ * shuts down every thread pool still alive -- also those shut down without
+ * waiting -- and joins its workers: calls already queued run first, later
+ * submissions return WEFT_ESHUTDOWN. _exit() joins nothing.
  * Fork: a thread pool belongs to the process that made it; in a forked
  * child its functions return WEFT_EBROKEN (weft_executor_free only forgets
  * it) and weft_executor_default makes a fresh pool. Futures that were done
@@ -237,7 +241,7 @@ WEFT_EXTERN void weft_executor_free(weft_executor *ex);
 
 /* The process-wide default thread pool (Python-sized: min(32, cores + 4)
  * workers, started lazily), for helpers such as the CLI and to_thread.
- * Shut down and joined at exit. ENOMEM, EINVAL (out NULL). */
+ * Joined at exit like every pool. ENOMEM, EINVAL (out NULL). */
 WEFT_EXTERN int weft_executor_default(weft_executor **out);
 
 /* ---- map ------------------------------------------------------------------------- */
