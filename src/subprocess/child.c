@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -103,9 +105,16 @@ static void close_range_from(const weft__child_plan *c, unsigned lo, unsigned hi
 		return;
 	if (errno != ENOSYS)
 		fail(c, WEFT__STEP_CLOSE, errno);
-	/* Kernels before 5.9: one by one, up to the fd limit. */
-	if (hi > c->max_fd)
-		hi = c->max_fd;
+	/* Kernels before 5.9: one by one, up to the fd limit (slow with a
+	 * high limit, but no fd may escape). */
+	struct rlimit rl;
+	unsigned max = 65536;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0)
+		max = rl.rlim_cur < INT_MAX ? (unsigned)rl.rlim_cur : INT_MAX;
+	if (max == 0)
+		return;
+	if (hi >= max)
+		hi = max - 1;
 	for (unsigned fd = lo; fd <= hi && fd >= lo; fd++)
 		(void)syscall(SYS_close, fd);
 }

@@ -497,8 +497,6 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	if (o->set_umask)
 		p->umask = (int)o->umask;
 	p->close_fds = !o->inherit_fds;
-	long maxfd = sysconf(_SC_OPEN_MAX);
-	p->max_fd = maxfd > 0 && maxfd < INT_MAX ? (unsigned)maxfd : 65536;
 
 	const char *prog = NULL;
 	if (!rc)
