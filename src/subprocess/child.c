@@ -45,9 +45,9 @@ __attribute__((noreturn)) static void fail(const weft__child_plan *c, int step, 
 }
 
 /* Sends the parent a pidfd of this process, before anything can make it
- * exit: a pidfd the parent opened after vfork could name a process that
- * reused the pid, if ours had exited and been reaped by the kernel already
- * (SIGCHLD ignored). */
+ * exit. Only when the kernel reaps by itself (SIGCHLD ignored): a pidfd the
+ * parent opened after the exec could then name a process that reused the
+ * pid of ours, exited and reaped in between. */
 static void send_pidfd(const weft__child_plan *c)
 {
 	int fd = (int)syscall(SYS_pidfd_open, syscall(SYS_getpid), 0);
@@ -164,7 +164,8 @@ static void reset_signals(void)
 
 void weft__child_exec(const weft__child_plan *c)
 {
-	send_pidfd(c);
+	if (c->send_pidfd)
+		send_pidfd(c);
 	if (c->setsid && syscall(SYS_setsid) < 0)
 		fail(c, WEFT__STEP_SESSION, errno);
 	if (c->pgid >= 0 && syscall(SYS_setpgid, 0, c->pgid) < 0)
