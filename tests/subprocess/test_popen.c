@@ -604,13 +604,26 @@ END_TEST
 /* Reaped elsewhere (SIGCHLD ignored: the kernel reaps): returncode 0. */
 START_TEST(reaped_elsewhere_reads_zero)
 {
-	signal(SIGCHLD, SIG_IGN);
-	weft_popen *p;
-	wt_ok(weft_popen_start(&p, ARGV("sh", "-c", "exit 3"), NULL));
-	int rc = -1;
-	wt_ok(weft_popen_wait(p, WEFT_FOREVER, &rc));
-	ck_assert_int_eq(rc, 0);
-	weft_popen_free(p);
+	/* The child then sends its own pidfd: SIG_IGN and SA_NOCLDWAIT. */
+	struct sigaction ign = {.sa_handler = SIG_IGN},
+	                 nowait = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
+	const struct sigaction *how[] = {&ign, &nowait};
+	for (int i = 0; i < 2; i++) {
+		sigaction(SIGCHLD, how[i], NULL);
+		weft_popen *p;
+		wt_ok(weft_popen_start(&p, ARGV("sh", "-c", "exit 3"),
+		                       &(weft_popen_opts){.stdout_mode = WEFT_PIPE}));
+		int rc = -1;
+		wt_ok(weft_popen_wait(p, WEFT_FOREVER, &rc));
+		ck_assert_int_eq(rc, 0);
+		weft_popen_free(p);
+		/* a failed exec is still reported as such */
+		wt_rc(weft_popen_start(&p, ARGV("nonexisting_i_hope"), NULL), WEFT_ENOENT);
+		weft_completed r;
+		wt_ok(weft_run(ARGV("echo", "fine"), &(weft_run_opts){.capture_output = true}, &r));
+		ck_assert_str_eq(r.out.data, "fine\n");
+		weft_completed_free(&r);
+	}
 	signal(SIGCHLD, SIG_DFL);
 }
 END_TEST
