@@ -108,6 +108,7 @@ enum feed_status builder_next(job_builder *b, job **out, long long seq)
 	j->seq = seq;
 	j->kill_stage = -1;
 	j->cap.fd[0] = j->cap.fd[1] = j->cap.child_fd[0] = j->cap.child_fd[1] = -1;
+	j->cap.pc = (pipecap){.rd = -1, .hold_r = -1, .hold_w = -1, .spill = -1};
 	if (b->per_job == 0) { /* -n 0: one entry read, no arguments used */
 		for (size_t i = 0; i < b->npend; i++)
 			free(b->pend[i]);

@@ -32,7 +32,9 @@ typedef struct job {
 	double kill_at;   /* monotonic time of that step */
 	bool timed_out;   /* killed by --timeout */
 	bool interrupted; /* killed by --halt now, a signal or a broken stdout */
-	struct job *next; /* in the retry queue */
+	double runtime;   /* of the final attempt */
+	int exitval, sig; /* as the joblog shows them */
+	struct job *next; /* in the retry queue or the list of ended jobs */
 } job;
 
 typedef struct job_builder {

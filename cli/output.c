@@ -36,6 +36,12 @@ struct output {
 
 output *output_new(const options *o)
 {
+	if (o->tmpdir && o->out == OUT_GROUP && !o->results) {
+		int fd = capture_file(o->tmpdir);
+		if (fd < 0)
+			die("cannot use --tmpdir '%s': %s", o->tmpdir, strerror(-fd));
+		close(fd);
+	}
 	output *out = xcalloc(1, sizeof *out);
 	out->o = o;
 	out->mode = o->out;
@@ -162,16 +168,6 @@ static void emit_file(output *out, int fd, int src, const char *tag)
 	munmap(m, (size_t)size);
 }
 
-static int new_capture_file(const options *o)
-{
-	int fd;
-	if (o->tmpdir)
-		fd = open(o->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	else
-		fd = memfd_create("weft-output", MFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /* --results: dir/1/<value>/2/<value>/ with '\' as '\\' and '/' as '\_'. */
 static int results_files(const options *o, capture *c, long long seq, char *const *args, size_t nargs)
 {
@@ -231,6 +227,9 @@ static int results_files(const options *o, capture *c, long long seq, char *cons
 
 static void close_capture(capture *c)
 {
+	if (c->piped)
+		pipecap_close(&c->pc);
+	c->piped = false;
 	for (int k = 0; k < 2; k++) {
 		if (c->fd[k] > 2)
 			close(c->fd[k]);
@@ -283,7 +282,15 @@ static void print_held(output *out, held *h)
 		emit(out, 1, c->verbose_cmd, strlen(c->verbose_cmd));
 		emit(out, 1, "\n", 1);
 	}
-	emit_file(out, 1, c->fd[0], c->tag);
+	if (c->piped && c->pc.spill >= 0) {
+		emit_file(out, 1, c->pc.spill, NULL);
+	} else if (c->piped && c->pc.hold_r >= 0 && !out->broken) {
+		print_begin(out);
+		if (pipecap_emit(&c->pc, 1) == -EPIPE)
+			out->broken = true;
+	} else {
+		emit_file(out, 1, c->fd[0], c->tag);
+	}
 	emit_file(out, 2, c->fd[1], c->tag);
 }
 
@@ -331,6 +338,8 @@ int output_prepare(output *out, capture *c, long long seq, char *const *args, si
 {
 	c->fd[0] = c->fd[1] = c->child_fd[0] = c->child_fd[1] = -1;
 	c->eof[0] = c->eof[1] = false;
+	c->piped = c->part_pipes = false;
+	c->pc = (pipecap){.rd = -1, .hold_r = -1, .hold_w = -1, .spill = -1};
 	c->out_bytes = 0;
 	if (out->results)
 		return results_files(out->o, c, seq, args, nargs);
@@ -339,8 +348,16 @@ int output_prepare(output *out, capture *c, long long seq, char *const *args, si
 		c->child_fd[0] = 1, c->child_fd[1] = 2;
 		return 0;
 	case OUT_GROUP:
-		for (int k = 0; k < 2; k++) {
-			int fd = new_capture_file(out->o);
+		if (!c->tag) {
+			int rc = pipecap_open(&c->pc, &c->child_fd[0]);
+			if (rc < 0) {
+				warnx_("cannot create a pipe: %s", strerror(-rc));
+				return rc;
+			}
+			c->piped = true;
+		}
+		for (int k = c->piped; k < 2; k++) {
+			int fd = capture_file(out->o->tmpdir);
 			if (fd < 0) {
 				warnx_("cannot create an output buffer: %s", strerror(-fd));
 				close_capture(c);
@@ -361,6 +378,7 @@ int output_prepare(output *out, capture *c, long long seq, char *const *args, si
 			fcntl(p[0], F_SETFL, O_NONBLOCK);
 			c->fd[k] = p[0], c->child_fd[k] = p[1];
 		}
+		c->part_pipes = true;
 		if (c->verbose_cmd) {
 			sb_adds(&c->part[0], c->verbose_cmd);
 			sb_addc(&c->part[0], '\n');
@@ -383,6 +401,15 @@ void output_started(output *out, capture *c)
 			close(c->child_fd[k]);
 		c->child_fd[k] = -1;
 	}
+}
+
+int output_watch_fd(const capture *c, int stream)
+{
+	if (stream == 0 && c->piped)
+		return c->pc.rd;
+	if (c->part_pipes)
+		return c->fd[stream];
+	return -1;
 }
 
 static bool may_print_live(output *out, long long seq)
@@ -432,6 +459,8 @@ static void print_live(output *out, capture *c, int stream)
 
 bool output_read(output *out, capture *c, long long seq, int stream)
 {
+	if (stream == 0 && c->piped)
+		return pipecap_pump(&c->pc, out->o->tmpdir);
 	if (c->fd[stream] < 0)
 		return false;
 	read_ready(out, c, stream);
@@ -456,7 +485,10 @@ void output_finish(output *out, capture *c, long long seq)
 			c->eof[k] = true;
 		}
 	}
-	if (c->fd[0] >= 0) {
+	if (c->piped) {
+		pipecap_finish(&c->pc, out->o->tmpdir);
+		c->out_bytes = c->pc.bytes;
+	} else if (c->fd[0] >= 0) {
 		struct stat st;
 		if (fstat(c->fd[0], &st) == 0)
 			c->out_bytes = st.st_size;
@@ -469,6 +501,7 @@ void output_finish(output *out, capture *c, long long seq)
 	h->state = H_DONE;
 	h->c = *c;
 	*c = (capture){.fd = {-1, -1}, .child_fd = {-1, -1}, .out_bytes = h->c.out_bytes};
+	c->pc = (pipecap){.rd = -1, .hold_r = -1, .hold_w = -1, .spill = -1};
 	if (!out->keep) {
 		print_held(out, h);
 		free_held(h);

@@ -1,10 +1,12 @@
 /* cli/output.h - where a job's output goes and when it is printed.
  *
- * Grouped (the default): the job writes into two capture files (memfd, or
- * O_TMPFILE under --tmpdir) that nobody reads while it runs; when it ends
- * its stdout, then its stderr, are copied to ours in one piece (sendfile,
- * so the bytes are not copied through user space). Output of two jobs
- * never interleaves, and a job never blocks on a full pipe.
+ * Grouped (the default): the job's stdout goes through a pipe whose data
+ * the loop moves, without copying, into a holding pipe (pipecap.h), its
+ * stderr into a capture file (memfd, or O_TMPFILE under --tmpdir) that
+ * nobody reads while it runs. When the job ends, its stdout and then its
+ * stderr are copied to ours in one piece with splice and sendfile (no copy
+ * through user space). Output of two jobs never interleaves. With --tag
+ * both streams go to capture files (the lines must be rewritten).
  * --line-buffer: the job writes into pipes; whole lines are printed as
  * they arrive, a partial line waits for its end.
  * -u: the job writes straight to our stdout and stderr.
@@ -18,11 +20,15 @@
 #define WEFT_CLI_OUTPUT_H
 
 #include "opts.h"
+#include "pipecap.h"
 #include "util.h"
 
 #include <stdbool.h>
 
 typedef struct capture {
+	bool piped;      /* stdout goes through pc (grouped, untagged) */
+	bool part_pipes; /* --line-buffer: fd[] are pipes read into part[] */
+	pipecap pc;
 	int fd[2];       /* our end for stdout, stderr: capture file or pipe; -1 none */
 	int child_fd[2]; /* what the child gets as 1 and 2 */
 	sbuf part[2];    /* --line-buffer: bytes not printed yet */
@@ -45,8 +51,13 @@ int output_prepare(output *out, capture *c, long long seq, char *const *args, si
 /* After the job started: closes the child's ends we no longer need. */
 void output_started(output *out, capture *c);
 
-/* --line-buffer: reads what is ready on c->fd[stream] (non-blocking) and
- * prints whole lines when the job may print now. Returns false at EOF. */
+/* The fd the loop must watch for stream 0 or 1 of a running job (a pipe
+ * to drain), or -1. */
+int output_watch_fd(const capture *c, int stream);
+
+/* Services the pipe of stream (non-blocking): moves grouped stdout along,
+ * or prints whole lines with --line-buffer when the job may print now.
+ * Returns false at EOF. */
 bool output_read(output *out, capture *c, long long seq, int stream);
 
 /* The job ended (its process was reaped): drains pipes without waiting for

@@ -4,9 +4,9 @@
  * (timeout, --halt now, Ctrl-C passed on) reaches every process it
  * started. Its exit is seen through a pollable descriptor (a pidfd), so
  * one thread's poll(2) watches every running job with no SIGCHLD handler.
- * Children start with an empty signal mask; dispositions are inherited
- * (a signal ignored by nohup or a background shell stays ignored), except
- * SIGPIPE, which weft ignores for itself. */
+ * This is a thin layer over weft's subprocess module (weft_popen with
+ * new_process_group, the pidfd sentinel, weft_popen_poll): children start
+ * with default signal dispositions and an empty signal mask. */
 #ifndef WEFT_CLI_PROC_H
 #define WEFT_CLI_PROC_H
 
@@ -19,7 +19,6 @@ typedef struct proc_opts {
 	int in_fd, out_fd, err_fd;  /* the child's 0, 1, 2 */
 	const char *cwd;            /* NULL: ours */
 	const char *const *env_add; /* "NAME=value" set on top of our environment */
-	bool reset_sigpipe;         /* we ignore SIGPIPE; the child must not */
 } proc_opts;
 
 /* Starts argv (argv[0] looked up in PATH). Returns 0, or a negative errno

@@ -39,11 +39,11 @@ typedef struct runner {
 	int nrunning;
 	long long next_seq;
 	job *retry_head, *retry_tail;
-	job *ready; /* taken from the input, waiting for --delay */
+	job *ready;                   /* taken from the input, waiting for --delay */
+	job *ended_head, *ended_tail; /* counted, output not printed yet */
 	bool input_done, waiting_input, stop;
 	double next_start; /* --delay: monotonic time of the next start */
 	int devnull, sigfd;
-	bool reset_sigpipe;
 	long long failed, succeeded, finished, started, total;
 	bool halt_set;
 	int halt_status;
@@ -195,8 +195,7 @@ static void start_job(runner *r, job *j)
 	                .out_fd = j->cap.child_fd[0],
 	                .err_fd = j->cap.child_fd[1],
 	                .cwd = o->workdir,
-	                .env_add = env,
-	                .reset_sigpipe = r->reset_sigpipe};
+	                .env_add = env};
 	if (o->print_stderr) {
 		progress_clear(&r->pg);
 		sbuf s = {0};
@@ -340,15 +339,14 @@ static void check_halt(runner *r, job *j, int exitval, int sig)
 	}
 }
 
-/* A job's final attempt ended (or it could not start): log and count it. */
+/* A job's final attempt ended (or it could not start): count it and check
+ * --halt now; its output and joblog line come in complete_jobs, after the
+ * loop has started the next jobs (printing may block on a slow reader, and
+ * the free slots should not wait for that). */
 static void job_done(runner *r, job *j, int exitval, int sig)
 {
-	double runtime = now_mono() - j->start_mono;
-	/* The joblog's start time is rounded to milliseconds before the
-	 * runtime is taken from it, as GNU parallel does. */
-	double start = round(j->start_wall * 1000) / 1000;
-	output_finish(r->out, &j->cap, j->seq);
-	joblog_write(&r->jl, j->seq, start, runtime, j->cap.out_bytes, exitval, sig, j->cmd);
+	j->runtime = now_mono() - j->start_mono;
+	j->exitval = exitval, j->sig = sig;
 	bool failed = exitval != 0 || sig != 0;
 	r->finished++;
 	if (failed) {
@@ -356,12 +354,34 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	} else {
 		r->succeeded++;
 		xgrow(&r->rt, &r->rtcap, r->nrt + 1, sizeof *r->rt);
-		r->rt[r->nrt++] = runtime;
+		r->rt[r->nrt++] = j->runtime;
 	}
 	r->pg.done++;
-	r->pg.runtime_sum += runtime;
+	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	job_free(j);
+	j->next = NULL;
+	if (r->ended_tail)
+		r->ended_tail->next = j;
+	else
+		r->ended_head = j;
+	r->ended_tail = j;
+}
+
+/* Prints the output of the ended jobs and writes their joblog lines. */
+static void complete_jobs(runner *r)
+{
+	while (r->ended_head) {
+		job *j = r->ended_head;
+		r->ended_head = j->next;
+		if (!r->ended_head)
+			r->ended_tail = NULL;
+		/* The joblog's start time is rounded to milliseconds before the
+		 * runtime is taken from it, as GNU parallel does. */
+		double start = round(j->start_wall * 1000) / 1000;
+		output_finish(r->out, &j->cap, j->seq);
+		joblog_write(&r->jl, j->seq, start, j->runtime, j->cap.out_bytes, j->exitval, j->sig, j->cmd);
+		job_free(j);
+	}
 }
 
 static void reap(runner *r, job *j)
@@ -433,7 +453,7 @@ static void setup_signals(runner *r)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		struct sigaction sa;
 		/* A signal ignored when we started (nohup, a background job of
-		 * a non-interactive shell) stays ignored, for us and the jobs. */
+		 * a non-interactive shell) stays ignored. */
 		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
 			continue;
 		sigaddset(&set, sigs[i]);
@@ -442,11 +462,7 @@ static void setup_signals(runner *r)
 	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		die("cannot set up signal handling: %s", strerror(errno));
-	struct sigaction sa;
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN) {
-		signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
-		r->reset_sigpipe = true;
-	}
+	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
 }
 
 /* Ends weft by the signal that interrupted it. */
@@ -474,6 +490,7 @@ static void loop(runner *r)
 	watch *w = xcalloc((size_t)r->nslots * 3 + 2, sizeof *w);
 	for (;;) {
 		start_jobs(r);
+		complete_jobs(r); /* jobs that could not start */
 		if (output_broken(r->out) && !r->stop)
 			kill_all(r, now_mono());
 		bool more = !r->stop && (r->ready || r->retry_head || !r->input_done);
@@ -491,11 +508,13 @@ static void loop(runner *r)
 			job *j = r->slot[i];
 			if (!j)
 				continue;
-			for (int k = 0; k < 2; k++)
-				if (r->o->out == OUT_LINE && !r->o->results && j->cap.fd[k] >= 0) {
+			for (int k = 0; k < 2; k++) {
+				int fd = output_watch_fd(&j->cap, k);
+				if (fd >= 0) {
 					w[n] = (watch){j, k};
-					pfd[n++] = (struct pollfd){.fd = j->cap.fd[k], .events = POLLIN};
+					pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 				}
+			}
 			w[n] = (watch){j, 2};
 			pfd[n++] = (struct pollfd){.fd = proc_sentinel(j->p), .events = POLLIN};
 			if (tmo > 0 && j->kill_stage < 0 && !j->interrupted)
@@ -530,6 +549,8 @@ static void loop(runner *r)
 			for (nfds_t i = first_job; i < n; i++)
 				if (pfd[i].revents && w[i].what == 2)
 					reap(r, w[i].j);
+			start_jobs(r);
+			complete_jobs(r);
 		}
 		/* Timers: timeouts, kill sequences, the end of a signal's grace. */
 		now = now_mono();

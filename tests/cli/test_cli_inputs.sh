@@ -31,6 +31,16 @@ t_stdin_lines() {
 	eq "$(printf 'a\nb b\n\nc' | weft -k echo x{}y)" $'xay\nxb by\nxy\nxcy'
 }
 
+t_stdin_streams() {
+	# The second line comes only once the first job ran: weft must not
+	# wait for the end of its input to start jobs.
+	{
+		echo a
+		waitfor started.a && echo b
+	} | weft -k 'echo x >started.{}; echo {}' >out
+	eq "$(cat out)" $'a\nb'
+}
+
 t_empty_input_runs_nothing() {
 	eq "$(rc weft echo </dev/null)" 0
 	eq "$(weft echo </dev/null)" ""

@@ -78,6 +78,13 @@ t_results_dir() {
 	eq "$(cat 'res/1/b\_c/2/1/seq')" "2"
 }
 
+t_tmpdir() {
+	mkdir tmp
+	eq "$(weft -k --tmpdir tmp 'echo {}; echo e{} >&2' ::: a b 2>&1)" $'a\nea\nb\neb'
+	eq "$(ls -A tmp)" ""
+	eq "$(rc weft --tmpdir no-such-dir echo ::: a 2>/dev/null)" 255
+}
+
 t_dry_run_and_verbose() {
 	eq "$(weft --dry-run -k 'touch {}' ::: f1 f2)" $'touch f1\ntouch f2'
 	[ ! -e f1 ] || fail "--dry-run ran a job"
@@ -90,6 +97,18 @@ t_big_outputs_stay_whole() {
 	eq "$(wc -c <out)" 3000000
 	# Each job's megabyte is one run of its letter.
 	eq "$(fold -w 1000000 out | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "1 1 1 "
+}
+
+t_outputs_beyond_the_holding_pipe() {
+	# 3 MB each: past the 1 MiB holding pipe, the output spills to a file.
+	weft -j2 'head -c 3000000 /dev/zero | tr "\0" {}' ::: a b >out
+	eq "$(wc -c <out)" 6000000
+	eq "$(fold -w 3000000 out | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "1 1 "
+	# Many small writes fill the holding pipe's slots before its bytes.
+	weft -k -n0 'i=0; while [ $i -lt 3000 ]; do i=$((i + 1)); echo $i; done' ::: 1 2 >out
+	eq "$(cat out)" "$(seq 3000; seq 3000)"
+	weft --tmpdir . -n0 'head -c 2000000 /dev/zero' ::: x >out
+	eq "$(wc -c <out)" 2000000
 }
 
 t_closed_stdout_stops() {

@@ -71,6 +71,23 @@ t_timeout_kills_the_whole_tree() {
 	awk -v a="$start" -v b="$end" 'BEGIN { exit !(b - a >= 0.3) }' || fail "returned before the timeout"
 }
 
+t_timeout_percent_of_median() {
+	# The median of the successful runs is tiny: 500% of it stops the
+	# long job long before it ends.
+	s=0
+	weft -j1 --joblog log --timeout 500% 'sleep {}' ::: 0 0 0 30 2>/dev/null || s=$?
+	eq "$s" 1
+	eq "$(awk -F'\t' 'NR == 5 { print $7 }' log)" "-1"
+}
+
+t_termseq() {
+	s=0
+	weft -n0 --timeout 0.2 --termseq INT,5000,KILL \
+		'trap "echo got INT; exit 3" INT; sleep 30 & wait' ::: x >out 2>/dev/null || s=$?
+	eq "$s" 1
+	eq "$(cat out)" "got INT"
+}
+
 t_timeout_lets_fast_jobs_be() {
 	eq "$(weft -k --timeout 10 echo ::: a b)" $'a\nb'
 }
