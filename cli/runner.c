@@ -55,6 +55,30 @@ typedef struct runner {
 	int ntermseq;
 } runner;
 
+/* ---- job queues (retries, ended jobs) ------------------------------------ */
+
+static void enqueue(job **head, job **tail, job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static job *dequeue(job **head, job **tail)
+{
+	job *j = *head;
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
 /* ---- messages ----------------------------------------------------------- */
 
 static void before_output(void *arg)
@@ -233,14 +257,8 @@ static job *next_job(runner *r)
 		r->ready = NULL;
 		return j;
 	}
-	if (r->retry_head) {
-		job *j = r->retry_head;
-		r->retry_head = j->next;
-		if (!r->retry_head)
-			r->retry_tail = NULL;
-		j->next = NULL;
-		return j;
-	}
+	if (r->retry_head)
+		return dequeue(&r->retry_head, &r->retry_tail);
 	while (!r->input_done) {
 		job *j;
 		enum feed_status st = builder_next(&r->jb, &j, r->next_seq);
@@ -359,22 +377,14 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	r->pg.done++;
 	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	j->next = NULL;
-	if (r->ended_tail)
-		r->ended_tail->next = j;
-	else
-		r->ended_head = j;
-	r->ended_tail = j;
+	enqueue(&r->ended_head, &r->ended_tail, j);
 }
 
 /* Prints the output of the ended jobs and writes their joblog lines. */
 static void complete_jobs(runner *r)
 {
-	while (r->ended_head) {
-		job *j = r->ended_head;
-		r->ended_head = j->next;
-		if (!r->ended_head)
-			r->ended_tail = NULL;
+	job *j;
+	while ((j = dequeue(&r->ended_head, &r->ended_tail))) {
 		/* The joblog's start time is rounded to milliseconds before the
 		 * runtime is taken from it, as GNU parallel does. */
 		double start = round(j->start_wall * 1000) / 1000;
@@ -411,12 +421,7 @@ static void reap(runner *r, job *j)
 	bool failed = exitval != 0 || sig != 0;
 	if (failed && j->tries < r->o->retries && !r->stop) {
 		output_discard(r->out, &j->cap);
-		j->next = NULL;
-		if (r->retry_tail)
-			r->retry_tail->next = j;
-		else
-			r->retry_head = j;
-		r->retry_tail = j;
+		enqueue(&r->retry_head, &r->retry_tail, j);
 		return;
 	}
 	job_done(r, j, exitval, sig);
@@ -639,9 +644,7 @@ int run(const options *o)
 	joblog_close(&r.jl);
 	int status = exit_status(&r);
 	bool broken = output_broken(r.out);
-	while (r.retry_head) {
-		job *j = r.retry_head;
-		r.retry_head = j->next;
+	for (job *j; (j = dequeue(&r.retry_head, &r.retry_tail));) {
 		output_discard(r.out, &j->cap);
 		job_free(j);
 	}
