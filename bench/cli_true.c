@@ -30,6 +30,6 @@ int main(void)
 	if (have_program("xargs"))
 		cases[n++] = (bench_case){"xargs -P2 -n1 true", per_second, &tx};
 	bench_spec spec = {
-	    .title = "1000 jobs of true, 2 slots", .unit = "jobs/s", .higher_better = true, .rounds = 5};
+	    .title = "1000 jobs of true, 2 slots", .unit = "jobs/s", .higher_better = true, .rounds = 7};
 	return bench_run(&spec, cases, n);
 }
