@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -595,6 +596,17 @@ static int exit_status(const runner *r)
 	return r->failed > 101 ? 101 : (int)r->failed;
 }
 
+/* Each running job holds a few descriptors, and with -k every finished
+ * job waiting for its turn holds one or two: use all the kernel allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int run(const options *o)
 {
 	runner r = {.o = o, .next_seq = 1, .sigfd = -1};
@@ -607,6 +619,7 @@ int run(const options *o)
 		memcpy(r.termseq, default_termseq, sizeof default_termseq);
 		r.ntermseq = 4;
 	}
+	raise_fd_limit();
 	int ncpu = weft__cpu_count();
 	/* Knowing the number of jobs needs all of the input first. */
 	bool need_total = o->bar || o->eta || o->progress || o->halt_pct || o->xmode != XM_NONE;
