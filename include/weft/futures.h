@@ -32,7 +32,9 @@
  * done at once for every waiter (Python's wait() misses futures cancelled
  * while still queued); the pool steals work (a deque per worker, tasks
  * submitted from a worker stay on it) and wakes at most one sleeping
- * worker per submission.
+ * worker per submission; task groups (fork-join without futures, first
+ * failure cancels the rest) and parallel_for / parallel_reduce run on the
+ * same pools -- by default on the compute pool, one worker per CPU.
  *
  * Contexts (weft/contextvars.h): submit runs the call in a copy of the
  * submitter's context taken at submit time (as asyncio tasks and to_thread;
@@ -45,6 +47,10 @@
  * ends. Done callbacks run without any internal lock held: a callback may
  * call any weft function, including submit and shutdown on the executor
  * that ran the future.
+ * Exit: as Python's interpreter shutdown, exit() (or returning from main)
+ * shuts down every thread pool still alive -- also those shut down without
+ * waiting -- and joins its workers: calls already queued run first, later
+ * submissions return WEFT_ESHUTDOWN. _exit() joins nothing.
  * Fork: a thread pool belongs to the process that made it; in a forked
  * child its functions return WEFT_EBROKEN (weft_executor_free only forgets
  * it) and weft_executor_default makes a fresh pool. Futures that were done
@@ -131,6 +137,10 @@ WEFT_EXTERN const char *weft_future_error_message(const weft_future *f);
 WEFT_EXTERN int weft_future_add_done_callback(weft_future *f, weft_future_callback fn, void *arg);
 
 /* ---- the implementer's side (executors, tests) ----------------------------------- */
+
+/* These complete futures made with weft_future_new. The thread pool's
+ * futures are the pool's to complete: on them every call here returns
+ * WEFT_ESTATE. */
 
 /* Python's set_running_or_notify_cancel: 0 and f is now running; or
  * WEFT_ECANCELED when f was cancelled (do not run the call); WEFT_ESTATE
@@ -231,7 +241,7 @@ WEFT_EXTERN void weft_executor_free(weft_executor *ex);
 
 /* The process-wide default thread pool (Python-sized: min(32, cores + 4)
  * workers, started lazily), for helpers such as the CLI and to_thread.
- * Shut down and joined at exit. ENOMEM, EINVAL (out NULL). */
+ * Joined at exit like every pool. ENOMEM, EINVAL (out NULL). */
 WEFT_EXTERN int weft_executor_default(weft_executor **out);
 
 /* ---- map ------------------------------------------------------------------------- */

@@ -229,6 +229,10 @@ static int pool_shutdown(weft_executor *ex, bool wait, bool cancel_futures)
 static void pool_destroy(weft_executor *ex)
 {
 	weft__pool *p = (weft__pool *)ex;
+	if (p->fork_gen != weft__fork_generation())
+		return; /* a forked child forgets the parent's pool: its threads,
+		         * list links and locks are the parent's */
+	weft__pool_unregister(p);
 	int n = atomic_load(&p->nworkers);
 	for (int i = 0; i < n; i++) {
 		weft__worker *w = p->workers[i];
@@ -288,6 +292,7 @@ int weft_thread_pool_new(weft_executor **out, const weft_thread_pool_opts *opts)
 		snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%u",
 		         atomic_fetch_add_explicit(&pool_counter, 1, memory_order_relaxed));
 	weft__injector_init(&p->inj);
+	weft__pool_register(p);
 	*out = &p->base;
 	return 0;
 }

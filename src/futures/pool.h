@@ -89,10 +89,15 @@ struct weft__pool {
 	weft__mu idle_lk;
 	weft__worker *idle;
 
-	weft__mu lk;            /* starting and joining workers */
-	weft__worker **workers; /* max_workers slots, filled in order */
-	bool shut_joined;
+	weft__mu lk;                     /* starting and joining workers */
+	weft__worker **workers;          /* max_workers slots, filled in order */
+	weft__pool *reg_next, *reg_prev; /* registry.c, under its lock */
+	bool exit_joined;                /* registry.c */
 };
+
+/* The process's list of pools, joined at exit (registry.c). */
+void weft__pool_register(weft__pool *p);
+void weft__pool_unregister(weft__pool *p);
 
 /* The worker the calling thread is, or NULL. */
 weft__worker *weft__current_worker(void);

@@ -1061,6 +1061,55 @@ START_TEST(forked_child_refuses_the_parents_pool)
 }
 END_TEST
 
+static void *sleep_and_write(void *arg)
+{
+	nanosleep(&(struct timespec){0, 100000000}, NULL); /* still running at exit */
+	ssize_t n = write((int)I(arg), "apple", 5);
+	return P(n);
+}
+
+/* test_interpreter_shutdown and gh-83386: exit() joins the pools, also one
+ * shut down without waiting, and the default executor. */
+static void exit_with_running_call(int how)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		weft_executor *ex;
+		if (how == 2)
+			weft_executor_default(&ex);
+		else
+			weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 3});
+		weft_future *f;
+		weft_executor_submit(ex, &f, sleep_and_write, P(fds[1]));
+		if (how == 1)
+			weft_executor_shutdown(ex, false, false);
+		exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fds[1]);
+	char buf[16] = {0};
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof buf - 1 && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	ck_assert_str_eq(buf, "apple");
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(exit_joins_the_pools)
+{
+	exit_with_running_call(0);
+	exit_with_running_call(1);
+	exit_with_running_call(2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -1099,6 +1148,7 @@ int main(void)
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
 	tcase_add_test(tc, default_executor);
 	tcase_add_test(tc, forked_child_refuses_the_parents_pool);
+	tcase_add_test(tc, exit_joins_the_pools);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
