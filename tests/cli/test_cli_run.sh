@@ -197,6 +197,23 @@ t_sigterm_keeps_finished_work() {
 	eq "$(weft --resume --joblog log -k 'echo {}' ::: fast slow)" "slow"
 }
 
+t_signal_while_the_reader_is_stuck() {
+	# The reader stops reading: weft, blocked on its full stdout, must
+	# still act on SIGTERM.
+	mkfifo pipe
+	{ waitfor go; cat >/dev/null; } <pipe &
+	reader=$!
+	env --default-signal=INT weft -n0 'head -c 3000000 /dev/zero; echo x >done' ::: 1 >pipe &
+	pid=$!
+	wait_for done
+	kill -TERM $pid
+	s=0
+	wait $pid || s=$?
+	eq "$s" 143
+	echo x >go
+	wait $reader
+}
+
 t_no_zombies_many_jobs() {
 	eq "$(seq 300 | weft -j8 'echo {}' | wc -l)" 300
 	eq "$(seq 300 | weft -j8 true {} | wc -l)" 0
