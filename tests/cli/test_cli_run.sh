@@ -26,6 +26,16 @@ t_usage_errors_are_one_line() {
 	grep -q 'missing-file' err || fail "file not named: $(cat err)"
 }
 
+t_missing_command() {
+	# Nothing to run and nothing on the command line to read: at a
+	# terminal that is a usage error (elsewhere stdin lines are commands).
+	command -v script >/dev/null || return 0
+	s=0
+	script -qec "weft -j2" /dev/null </dev/null >out || s=$?
+	eq "$s" 255
+	grep -q '^weft: missing command' out || fail "$(cat out)"
+}
+
 t_help_and_version() {
 	weft --help >out
 	grep -q '^Usage: weft' out || fail "no usage"
