@@ -145,7 +145,22 @@ START_TEST(join_errors_and_timeouts)
 	wt_rc(weft_thread_set_name(&t, "x"), WEFT_ESTATE);
 	ck_assert_uint_eq(weft_thread_ident(&t), 0);
 	ck_assert_int_eq(weft_thread_native_id(&t), 0);
+	ck_assert(!weft_thread_daemon(&t));
+	ck_assert_str_eq(weft_thread_error_message(&t), "");
+	weft_thread copy;
+	wt_rc(weft_thread_copy(&copy, &t), WEFT_ESTATE);
+	ck_assert_ptr_null(copy.impl_);
+	wt_rc(weft_thread_copy(NULL, &t), WEFT_EINVAL);
+	wt_rc(weft_thread_copy(&copy, NULL), WEFT_EINVAL);
 	weft_thread_free(&t);
+	/* NULL handles */
+	ck_assert(!weft_thread_is_alive(NULL));
+	ck_assert_str_eq(weft_thread_name(NULL), "");
+	ck_assert_uint_eq(weft_thread_ident(NULL), 0);
+	ck_assert_int_eq(weft_thread_native_id(NULL), 0);
+	ck_assert(!weft_thread_daemon(NULL));
+	ck_assert_str_eq(weft_thread_error_message(NULL), "");
+	weft_thread_free(NULL);
 	/* test_joining_current_thread */
 	wt_rc(weft_thread_join(weft_thread_current(), 0), WEFT_EDEADLK);
 	wt_ok(weft_thread_start(&t, &(weft_thread_opts){.target = join_self}));
