@@ -724,6 +724,9 @@ static void exiting_child(bool call_exit)
 	weft_thread a, b;
 	wt_ok(weft_thread_start(&a, &(weft_thread_opts){.target = non_daemon}));
 	wt_ok(weft_thread_start(&b, &(weft_thread_opts){.target = daemon_forever, .daemon = WEFT_DAEMON}));
+	/* Dropping the handles does not stop the threads nor the exit join. */
+	weft_thread_free(&a);
+	weft_thread_free(&b);
 	/* Registered after weft's join handler, so it runs before it. */
 	atexit(release_at_exit);
 	if (call_exit)
