@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -54,6 +55,30 @@ typedef struct runner {
 	term_step termseq[16];
 	int ntermseq;
 } runner;
+
+/* ---- job queues (retries, ended jobs) ------------------------------------ */
+
+static void enqueue(job **head, job **tail, job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static job *dequeue(job **head, job **tail)
+{
+	job *j = *head;
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -233,14 +258,8 @@ static job *next_job(runner *r)
 		r->ready = NULL;
 		return j;
 	}
-	if (r->retry_head) {
-		job *j = r->retry_head;
-		r->retry_head = j->next;
-		if (!r->retry_head)
-			r->retry_tail = NULL;
-		j->next = NULL;
-		return j;
-	}
+	if (r->retry_head)
+		return dequeue(&r->retry_head, &r->retry_tail);
 	while (!r->input_done) {
 		job *j;
 		enum feed_status st = builder_next(&r->jb, &j, r->next_seq);
@@ -359,22 +378,14 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	r->pg.done++;
 	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	j->next = NULL;
-	if (r->ended_tail)
-		r->ended_tail->next = j;
-	else
-		r->ended_head = j;
-	r->ended_tail = j;
+	enqueue(&r->ended_head, &r->ended_tail, j);
 }
 
 /* Prints the output of the ended jobs and writes their joblog lines. */
 static void complete_jobs(runner *r)
 {
-	while (r->ended_head) {
-		job *j = r->ended_head;
-		r->ended_head = j->next;
-		if (!r->ended_head)
-			r->ended_tail = NULL;
+	job *j;
+	while ((j = dequeue(&r->ended_head, &r->ended_tail))) {
 		/* The joblog's start time is rounded to milliseconds before the
 		 * runtime is taken from it, as GNU parallel does. */
 		double start = round(j->start_wall * 1000) / 1000;
@@ -411,12 +422,7 @@ static void reap(runner *r, job *j)
 	bool failed = exitval != 0 || sig != 0;
 	if (failed && j->tries < r->o->retries && !r->stop) {
 		output_discard(r->out, &j->cap);
-		j->next = NULL;
-		if (r->retry_tail)
-			r->retry_tail->next = j;
-		else
-			r->retry_head = j;
-		r->retry_tail = j;
+		enqueue(&r->retry_head, &r->retry_tail, j);
 		return;
 	}
 	job_done(r, j, exitval, sig);
@@ -590,6 +596,17 @@ static int exit_status(const runner *r)
 	return r->failed > 101 ? 101 : (int)r->failed;
 }
 
+/* Each running job holds a few descriptors, and with -k every finished
+ * job waiting for its turn holds one or two: use all the kernel allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int run(const options *o)
 {
 	runner r = {.o = o, .next_seq = 1, .sigfd = -1};
@@ -602,6 +619,7 @@ int run(const options *o)
 		memcpy(r.termseq, default_termseq, sizeof default_termseq);
 		r.ntermseq = 4;
 	}
+	raise_fd_limit();
 	int ncpu = weft__cpu_count();
 	/* Knowing the number of jobs needs all of the input first. */
 	bool need_total = o->bar || o->eta || o->progress || o->halt_pct || o->xmode != XM_NONE;
@@ -639,9 +657,7 @@ int run(const options *o)
 	joblog_close(&r.jl);
 	int status = exit_status(&r);
 	bool broken = output_broken(r.out);
-	while (r.retry_head) {
-		job *j = r.retry_head;
-		r.retry_head = j->next;
+	for (job *j; (j = dequeue(&r.retry_head, &r.retry_tail));) {
 		output_discard(r.out, &j->cap);
 		job_free(j);
 	}

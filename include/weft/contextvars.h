@@ -25,12 +25,17 @@
  *                                         weft_context_run(ctx, ...) in the thread's target)
  *
  * Values are void * owned by the caller: weft stores the pointers only.
+ * Variables are made once and live until the process exits, as Python
+ * advises (module-level ContextVars): weft_context_var_free retires one --
+ * calls on it return WEFT_EINVAL and contexts stop showing it -- and its
+ * few bytes are reclaimed at exit. This keeps a set free of reference
+ * counting on every variable of the copied trie nodes.
  *
  * Thread-safety: all functions are thread-safe. A context is current in at
  * most one thread at a time (entering it elsewhere is WEFT_EBUSY); only that
- * thread changes it, and any thread may read it. Variables, contexts and
- * tokens are reference counted internally: a variable or context freed by
- * its owner lives on while a context or token still refers to it.
+ * thread changes it, and any thread may read it. Contexts and tokens are
+ * reference counted internally: a context freed by its owner lives on while
+ * a token or a running weft_context_run still refers to it.
  * Fork: the child keeps the forking thread's contexts.
  */
 #ifndef WEFT_CONTEXTVARS_H
@@ -59,24 +64,24 @@ typedef struct weft_context_var_opts {
 WEFT_EXTERN int weft_context_var_new(weft_context_var **out, const char *name,
                                      const weft_context_var_opts *opts);
 
-/* Drops the creator's reference (values set in contexts keep the variable
- * alive as keys). NULL is ignored. */
+/* Retires the variable: later calls on it return WEFT_EINVAL, contexts no
+ * longer show its values; the memory goes at exit. NULL is ignored. */
 WEFT_EXTERN void weft_context_var_free(weft_context_var *var);
 
 /* The variable's name; "" for NULL. */
 WEFT_EXTERN const char *weft_context_var_name(const weft_context_var *var);
 
 /* The value in the current context, else the default. ENOENT when there is
- * neither (Python's LookupError); EINVAL (var or value NULL). */
+ * neither (Python's LookupError); EINVAL (var or value NULL, var retired). */
 WEFT_EXTERN int weft_context_var_get(const weft_context_var *var, void **value);
 
 /* Python's var.get(fallback): the value, else fallback if given -- here
- * always -- before the variable's default. NULL var gives fallback. */
+ * always -- before the variable's default. NULL or retired var: fallback. */
 WEFT_EXTERN void *weft_context_var_get_or(const weft_context_var *var, void *fallback);
 
 /* Sets the value in the current context. With token non-NULL, *token
  * receives a token to restore the previous value (free it with
- * weft_context_token_free). EINVAL (var NULL), ENOMEM. */
+ * weft_context_token_free). EINVAL (var NULL or retired), ENOMEM. */
 WEFT_EXTERN int weft_context_var_set(weft_context_var *var, void *value, weft_context_token **token);
 
 /* Restores the value the variable had before the set that made token.
@@ -138,8 +143,9 @@ WEFT_EXTERN bool weft_context_contains(const weft_context *ctx, const weft_conte
 WEFT_EXTERN size_t weft_context_len(const weft_context *ctx);
 
 /* Calls fn(var, value, arg) for every variable set in ctx (a snapshot: fn
- * may change contexts meanwhile), in no particular order; stops at and
- * returns the first non-zero value fn returns, else 0. EINVAL (NULL). */
+ * may change contexts meanwhile; retired variables are skipped), in no
+ * particular order; stops at and returns the first non-zero value fn
+ * returns, else 0. EINVAL (NULL). */
 WEFT_EXTERN int weft_context_foreach(const weft_context *ctx,
                                      int (*fn)(weft_context_var *var, void *value, void *arg), void *arg);
 

@@ -32,7 +32,9 @@
  * done at once for every waiter (Python's wait() misses futures cancelled
  * while still queued); the pool steals work (a deque per worker, tasks
  * submitted from a worker stay on it) and wakes at most one sleeping
- * worker per submission.
+ * worker per submission; task groups (fork-join without futures, first
+ * failure cancels the rest) and parallel_for / parallel_reduce run on the
+ * same pools -- by default on the compute pool, one worker per CPU.
  *
  * Contexts (weft/contextvars.h): submit runs the call in a copy of the
  * submitter's context taken at submit time (as asyncio tasks and to_thread;
@@ -45,6 +47,10 @@
  * ends. Done callbacks run without any internal lock held: a callback may
  * call any weft function, including submit and shutdown on the executor
  * that ran the future.
+ * Exit: as Python's interpreter shutdown, exit() (or returning from main)
+ * shuts down every thread pool still alive -- also those shut down without
+ * waiting -- and joins its workers: calls already queued run first, later
+ * submissions return WEFT_ESHUTDOWN. _exit() joins nothing.
  * Fork: a thread pool belongs to the process that made it; in a forked
  * child its functions return WEFT_EBROKEN (weft_executor_free only forgets
  * it) and weft_executor_default makes a fresh pool. Futures that were done
@@ -131,6 +137,10 @@ WEFT_EXTERN const char *weft_future_error_message(const weft_future *f);
 WEFT_EXTERN int weft_future_add_done_callback(weft_future *f, weft_future_callback fn, void *arg);
 
 /* ---- the implementer's side (executors, tests) ----------------------------------- */
+
+/* These complete futures made with weft_future_new. The thread pool's
+ * futures are the pool's to complete: on them every call here returns
+ * WEFT_ESTATE. */
 
 /* Python's set_running_or_notify_cancel: 0 and f is now running; or
  * WEFT_ECANCELED when f was cancelled (do not run the call); WEFT_ESTATE
@@ -231,7 +241,7 @@ WEFT_EXTERN void weft_executor_free(weft_executor *ex);
 
 /* The process-wide default thread pool (Python-sized: min(32, cores + 4)
  * workers, started lazily), for helpers such as the CLI and to_thread.
- * Shut down and joined at exit. ENOMEM, EINVAL (out NULL). */
+ * Joined at exit like every pool. ENOMEM, EINVAL (out NULL). */
 WEFT_EXTERN int weft_executor_default(weft_executor **out);
 
 /* ---- map ------------------------------------------------------------------------- */
@@ -316,6 +326,88 @@ WEFT_EXTERN int weft_thread_pool_threads(const weft_executor *ex);
 
 /* The pool's max_workers; 0 for NULL or another kind of executor. */
 WEFT_EXTERN int weft_thread_pool_max_workers(const weft_executor *ex);
+
+/* ---- task groups (beyond Python: structured fork-join) ---------------------------- */
+
+/* A group of small tasks on a thread pool, spawned from anywhere (also from
+ * inside its own tasks) and waited for together, without a future per
+ * task. The first task to fail cancels the group: tasks not yet started
+ * are skipped and running ones see WEFT_ECANCELED from their blocking weft
+ * calls (each task runs in a cancel scope of the group's token, a child of
+ * the creator's current token). */
+typedef struct weft_task_group weft_task_group;
+
+/* A new group on ex, a thread pool (NULL: the compute pool, one worker per
+ * CPU). EINVAL (out NULL), ENOTSUP (ex is not a thread pool), ENOMEM. */
+WEFT_EXTERN int weft_task_group_new(weft_task_group **out, weft_executor *ex);
+
+/* Runs fn(arg) on the pool, in a copy of the caller's context. fn returns
+ * 0 or a negative code (best through weft_fail, which adds a message).
+ * ECANCELED when the group is cancelled (failed), ESHUTDOWN / EBROKEN from
+ * the pool, EINVAL (NULL), ENOMEM, EAGAIN (2^31 tasks pending). */
+WEFT_EXTERN int weft_task_group_spawn(weft_task_group *g, int (*fn)(void *arg), void *arg);
+
+/* Waits until every spawned task has ended. A worker of the group's pool
+ * runs other tasks while it waits (so nested groups cannot starve the
+ * pool). Returns 0; the first failure's code; WEFT_ECANCELED when the group
+ * was cancelled and no task failed; WEFT_ETIMEDOUT (tasks still running)
+ * or WEFT_ECANCELED (the caller's scope fired) with the group unchanged;
+ * EINVAL (NULL, bad timeout). The group can be used again afterwards. */
+WEFT_EXTERN int weft_task_group_wait(weft_task_group *g, double timeout);
+
+/* Cancels the group (as a failure does, but recording none). EINVAL. */
+WEFT_EXTERN int weft_task_group_cancel(weft_task_group *g);
+
+/* The first failure's message ("" if none; valid until the group is
+ * freed) and the number of failures after it. */
+WEFT_EXTERN const char *weft_task_group_error_message(const weft_task_group *g);
+WEFT_EXTERN long weft_task_group_other_failures(const weft_task_group *g);
+
+/* Waits for every task (not interruptible: tasks refer to the group), then
+ * frees the group. Not from inside one of its tasks. NULL is ignored. */
+WEFT_EXTERN void weft_task_group_free(weft_task_group *g);
+
+/* ---- parallel loops (TBB's parallel_for / parallel_reduce, OpenMP's for) ------------ */
+
+/* Keyword arguments of the parallel loops (NULL = all defaults). */
+typedef struct weft_parallel_opts {
+	weft_executor *executor; /* a thread pool; NULL = the compute pool */
+	/* Iterations per call of body and smallest piece worth splitting;
+	 * 0 = chosen from the range and the number of workers. */
+	size_t grain;
+	/* If set, receives the first failure's message (truncated to fit,
+	 * always terminated; "" when the loop did not fail). */
+	char *error_buffer;
+	size_t error_buffer_size;
+} weft_parallel_opts;
+
+/* Calls body(lo, hi, arg) over pieces [lo, hi) that cover [begin, end)
+ * exactly once, in parallel. Pieces are split lazily: a worker splits off
+ * half of what it has left only when its deque is empty (idle workers
+ * stole the rest), so a balanced loop costs a few splits and an unbalanced
+ * one still spreads out. body returns 0 or a negative code (weft_fail);
+ * the first failure stops the loop (pieces not started are skipped,
+ * running ones see WEFT_ECANCELED in blocking calls) and is returned.
+ * Every call of body runs in a fresh copy of the caller's context, and in
+ * a cancel scope under the caller's, so cancelling the caller -- or its scope's deadline
+ * -- stops the loop: WEFT_ECANCELED / WEFT_ETIMEDOUT once every running
+ * piece has returned. From inside a task of the same pool the caller's
+ * worker takes part. EINVAL (body NULL), ENOTSUP (executor is not a
+ * thread pool), ENOMEM, ESHUTDOWN / EBROKEN. */
+WEFT_EXTERN int weft_parallel_for(size_t begin, size_t end, int (*body)(size_t lo, size_t hi, void *arg),
+                                  void *arg, const weft_parallel_opts *opts);
+
+/* A parallel reduction over [begin, end): every piece starts from a copy
+ * of the `size` bytes at result (the identity) and body(lo, hi, acc, arg)
+ * folds its iterations into acc; combine(acc, other, arg) folds the
+ * accumulator of the following piece into acc. Pieces are combined in
+ * range order, so combine need only be associative. On success *result
+ * holds the total; on failure it is unchanged. Errors as weft_parallel_for,
+ * EINVAL also for result NULL or size 0. */
+WEFT_EXTERN int weft_parallel_reduce(size_t begin, size_t end, void *result, size_t size,
+                                     int (*body)(size_t lo, size_t hi, void *acc, void *arg),
+                                     void (*combine)(void *acc, const void *other, void *arg), void *arg,
+                                     const weft_parallel_opts *opts);
 
 #ifdef __cplusplus
 }

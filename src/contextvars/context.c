@@ -59,15 +59,14 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-void weft__var_retain(weft_context_var *v)
-{
-	atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-}
+/* Every variable ever made, so that their memory stays reachable until
+ * exit (see hamt.h for why variables are never freed). */
+static _Atomic(weft_context_var *) all_vars;
+static _Atomic long retired; /* how many were freed: len must then look */
 
-void weft__var_release(weft_context_var *v)
+static bool usable(const weft_context_var *var)
 {
-	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
-		free(v);
+	return var && !atomic_load_explicit(&((weft_context_var *)var)->dead, memory_order_relaxed);
 }
 
 int weft_context_var_new(weft_context_var **out, const char *name, const weft_context_var_opts *opts)
@@ -78,19 +77,23 @@ int weft_context_var_new(weft_context_var **out, const char *name, const weft_co
 	weft_context_var *v = malloc(sizeof *v + len + 1);
 	if (!v)
 		return WEFT_ENOMEM;
-	atomic_init(&v->refs, 1);
+	atomic_init(&v->dead, false);
 	v->hash = mix(atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed));
 	v->has_default = opts && opts->has_default;
 	v->default_value = v->has_default ? opts->default_value : NULL;
 	memcpy(v->name, name, len + 1);
+	weft_context_var *head = atomic_load(&all_vars);
+	do
+		v->next = head;
+	while (!atomic_compare_exchange_weak(&all_vars, &head, v));
 	*out = v;
 	return 0;
 }
 
 void weft_context_var_free(weft_context_var *var)
 {
-	if (var)
-		weft__var_release(var);
+	if (var && !atomic_exchange_explicit(&var->dead, true, memory_order_relaxed))
+		atomic_fetch_add_explicit(&retired, 1, memory_order_relaxed);
 }
 
 const char *weft_context_var_name(const weft_context_var *var)
@@ -228,7 +231,7 @@ static weft_context *materialize(void)
 
 int weft_context_var_get(const weft_context_var *var, void **value)
 {
-	if (!var || !value)
+	if (!usable(var) || !value)
 		return WEFT_EINVAL;
 	if (weft__hamt_find(current_root(), var, value))
 		return 0;
@@ -242,14 +245,14 @@ int weft_context_var_get(const weft_context_var *var, void **value)
 void *weft_context_var_get_or(const weft_context_var *var, void *fallback)
 {
 	void *v;
-	if (var && weft__hamt_find(current_root(), var, &v))
+	if (usable(var) && weft__hamt_find(current_root(), var, &v))
 		return v;
 	return fallback;
 }
 
 int weft_context_var_set(weft_context_var *var, void *value, weft_context_token **token)
 {
-	if (!var)
+	if (!usable(var))
 		return WEFT_EINVAL;
 	weft_context_token *t = NULL;
 	if (token) {
@@ -271,7 +274,6 @@ int weft_context_var_set(weft_context_var *var, void *value, weft_context_token 
 	}
 	install(r);
 	if (t) {
-		weft__var_retain(var);
 		t->var = var;
 		atomic_fetch_add_explicit(&ts.cur->refs, 1, memory_order_relaxed);
 		t->ctx = ts.cur;
@@ -283,7 +285,7 @@ int weft_context_var_set(weft_context_var *var, void *value, weft_context_token 
 
 int weft_context_var_reset(weft_context_var *var, weft_context_token *token)
 {
-	if (!var || !token)
+	if (!usable(var) || !token)
 		return WEFT_EINVAL;
 	if (atomic_load(&token->used))
 		return WEFT_ESTATE;
@@ -331,7 +333,6 @@ void weft_context_token_free(weft_context_token *token)
 {
 	if (!token)
 		return;
-	weft__var_release(token->var);
 	ctx_release(token->ctx);
 	free(token);
 }
@@ -430,7 +431,7 @@ int weft_context_run(weft_context *ctx, void *(*fn)(void *), void *arg, void **r
 
 int weft_context_get(const weft_context *ctx, const weft_context_var *var, void **value)
 {
-	if (!ctx || !var || !value)
+	if (!ctx || !usable(var) || !value)
 		return WEFT_EINVAL;
 	weft__hamt *r = root_of(ctx);
 	bool found = weft__hamt_find(r, var, value);
@@ -441,7 +442,13 @@ int weft_context_get(const weft_context *ctx, const weft_context_var *var, void 
 bool weft_context_contains(const weft_context *ctx, const weft_context_var *var)
 {
 	void *v;
-	return ctx && var && weft_context_get(ctx, var, &v) == 0;
+	return ctx && usable(var) && weft_context_get(ctx, var, &v) == 0;
+}
+
+static int count_live(weft_context_var *var, void *value, void *arg)
+{
+	*(size_t *)arg += usable(var);
+	return 0;
 }
 
 size_t weft_context_len(const weft_context *ctx)
@@ -450,8 +457,24 @@ size_t weft_context_len(const weft_context *ctx)
 		return 0;
 	weft__hamt *r = root_of(ctx);
 	size_t n = weft__hamt_len(r);
+	if (atomic_load_explicit(&retired, memory_order_relaxed)) {
+		n = 0; /* values of retired variables do not count */
+		weft__hamt_foreach(r, count_live, &n);
+	}
 	weft__hamt_release(r);
 	return n;
+}
+
+struct visit {
+	int (*fn)(weft_context_var *, void *, void *);
+	void *arg;
+};
+
+/* Retired variables are no longer there for the caller. */
+static int visit_live(weft_context_var *var, void *value, void *arg)
+{
+	struct visit *v = arg;
+	return usable(var) ? v->fn(var, value, v->arg) : 0;
 }
 
 int weft_context_foreach(const weft_context *ctx, int (*fn)(weft_context_var *, void *, void *), void *arg)
@@ -459,7 +482,8 @@ int weft_context_foreach(const weft_context *ctx, int (*fn)(weft_context_var *, 
 	if (!ctx || !fn)
 		return WEFT_EINVAL;
 	weft__hamt *r = root_of(ctx);
-	int rc = weft__hamt_foreach(r, fn, arg);
+	struct visit v = {fn, arg};
+	int rc = weft__hamt_foreach(r, visit_live, &v);
 	weft__hamt_release(r);
 	return rc;
 }
@@ -469,6 +493,11 @@ int weft_context_foreach(const weft_context *ctx, int (*fn)(weft_context_var *, 
 void *weft__context_capture(void)
 {
 	return weft__hamt_retain(current_root());
+}
+
+void *weft__context_snapshot_retain(void *snap)
+{
+	return weft__hamt_retain(snap);
 }
 
 void weft__context_snapshot_release(void *snap)

@@ -15,6 +15,10 @@
 /* The calling thread's current map, retained; NULL when it is empty. */
 void *weft__context_capture(void);
 
+/* Another reference to a snapshot (for entering it more than once);
+ * returns snap. NULL is allowed. */
+void *weft__context_snapshot_retain(void *snap);
+
 /* Drops a captured snapshot. NULL is ignored. */
 void weft__context_snapshot_release(void *snap);
 

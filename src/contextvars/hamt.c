@@ -1,6 +1,7 @@
 /* The persistent hash array mapped trie (hamt.h). Every change builds new
- * nodes along one path and takes references to the untouched slots of the
- * nodes it copies; nothing reachable from a published root ever changes. */
+ * nodes along one path and takes references to the child nodes it copies;
+ * nothing reachable from a published root ever changes. Leaves hold no
+ * reference to their variable: variables live until the process exits. */
 #include "contextvars/hamt.h"
 
 #include <stdlib.h>
@@ -20,9 +21,19 @@ struct weft__hamt {
 	slot s[];
 };
 
+/* Population count without a library call (baseline x86-64 has no
+ * popcnt instruction, and this is on every lookup). */
+static unsigned popcount32(uint32_t x)
+{
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	x = (x + (x >> 4)) & 0x0f0f0f0fu;
+	return (x * 0x01010101u) >> 24;
+}
+
 static unsigned width_of(const weft__hamt *n)
 {
-	return (unsigned)__builtin_popcount(n->bitmap);
+	return popcount32(n->bitmap);
 }
 
 static unsigned index_at(uint64_t hash, unsigned shift)
@@ -32,7 +43,7 @@ static unsigned index_at(uint64_t hash, unsigned shift)
 
 static unsigned pos_of(uint32_t bitmap, uint32_t bit)
 {
-	return (unsigned)__builtin_popcount(bitmap & (bit - 1));
+	return popcount32(bitmap & (bit - 1));
 }
 
 static weft__hamt *node_new(unsigned width)
@@ -52,10 +63,14 @@ weft__hamt *weft__hamt_retain(weft__hamt *root)
 
 static void slot_retain(const slot *s)
 {
-	if (s->key)
-		weft__var_retain(s->key);
-	else
+	if (!s->key)
 		weft__hamt_retain(s->val);
+}
+
+static void slot_release(const slot *s)
+{
+	if (!s->key)
+		weft__hamt_release(s->val);
 }
 
 void weft__hamt_release(weft__hamt *n)
@@ -63,12 +78,8 @@ void weft__hamt_release(weft__hamt *n)
 	if (!n || atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	unsigned w = width_of(n);
-	for (unsigned i = 0; i < w; i++) {
-		if (n->s[i].key)
-			weft__var_release(n->s[i].key);
-		else
-			weft__hamt_release(n->s[i].val);
-	}
+	for (unsigned i = 0; i < w; i++)
+		slot_release(&n->s[i]);
 	free(n);
 }
 
@@ -139,8 +150,6 @@ static weft__hamt *pair(const slot *a, weft_context_var *kb, void *vb, unsigned 
 	slot sb = {kb, vb};
 	n->s[ia < ib ? 0 : 1] = *a;
 	n->s[ia < ib ? 1 : 0] = sb;
-	weft__var_retain(a->key);
-	weft__var_retain(kb);
 	return n;
 }
 
@@ -153,7 +162,6 @@ static weft__hamt *set_at(weft__hamt *n, weft_context_var *key, void *value, uns
 		leaf->bitmap = 1u << index_at(key->hash, shift);
 		leaf->count = 1;
 		leaf->s[0] = (slot){key, value};
-		weft__var_retain(key);
 		return leaf;
 	}
 	uint32_t bit = 1u << index_at(key->hash, shift);
@@ -163,7 +171,6 @@ static weft__hamt *set_at(weft__hamt *n, weft_context_var *key, void *value, uns
 		if (!c)
 			return NULL;
 		c->s[pos] = (slot){key, value};
-		weft__var_retain(key);
 		c->count++;
 		return c;
 	}
@@ -174,7 +181,6 @@ static weft__hamt *set_at(weft__hamt *n, weft_context_var *key, void *value, uns
 		if (s->val == value)
 			return weft__hamt_retain(n);
 		repl = (slot){key, value};
-		weft__var_retain(key);
 	} else if (s->key) {
 		weft__hamt *sub = pair(s, key, value, shift + BITS);
 		if (!sub)
@@ -191,17 +197,11 @@ static weft__hamt *set_at(weft__hamt *n, weft_context_var *key, void *value, uns
 	}
 	weft__hamt *c = copy_node(n, 0, pos, n->bitmap);
 	if (!c) {
-		if (repl.key)
-			weft__var_release(repl.key);
-		else
-			weft__hamt_release(repl.val);
+		slot_release(&repl);
 		return NULL;
 	}
 	/* copy_node retained the old slot; swap in the replacement. */
-	if (c->s[pos].key)
-		weft__var_release(c->s[pos].key);
-	else
-		weft__hamt_release(c->s[pos].val);
+	slot_release(&c->s[pos]);
 	c->s[pos] = repl;
 	c->count += grew;
 	return c;
@@ -242,7 +242,6 @@ static weft__hamt *del_at(weft__hamt *n, const weft_context_var *key, unsigned s
 			/* A lone leaf moves up: the trie stays as shallow as a
 			 * fresh insert would make it. */
 			repl = sub->s[0];
-			weft__var_retain(repl.key);
 			weft__hamt_release(sub);
 		} else {
 			repl = (slot){NULL, sub};
@@ -253,19 +252,12 @@ static weft__hamt *del_at(weft__hamt *n, const weft_context_var *key, unsigned s
 	weft__hamt *c = remove ? copy_node(n, -1, pos, n->bitmap & ~bit) : copy_node(n, 0, pos, n->bitmap);
 	if (!c) {
 		*oom = true;
-		if (!remove) {
-			if (repl.key)
-				weft__var_release(repl.key);
-			else
-				weft__hamt_release(repl.val);
-		}
+		if (!remove)
+			slot_release(&repl);
 		return NULL;
 	}
 	if (!remove) {
-		if (c->s[pos].key)
-			weft__var_release(c->s[pos].key);
-		else
-			weft__hamt_release(c->s[pos].val);
+		slot_release(&c->s[pos]);
 		c->s[pos] = repl;
 	}
 	c->count--;

@@ -12,8 +12,11 @@
  * nodes are needed (two hashes always differ within the 13 levels).
  *
  * Nodes are immutable once published and reference counted atomically
- * (snapshots travel between threads); a leaf holds a reference to its
- * variable.
+ * (snapshots travel between threads). Leaves hold no reference to their
+ * variable: a variable lives until the process exits (weft_context_var_free
+ * only retires it), which keeps a set free of atomic operations per
+ * copied slot -- Python's advice is the same: context variables are made
+ * once, at module level.
  */
 #ifndef WEFT_CONTEXTVARS_HAMT_H
 #define WEFT_CONTEXTVARS_HAMT_H
@@ -23,15 +26,13 @@
 #include <weft/contextvars.h>
 
 struct weft_context_var {
-	_Atomic uint32_t refs;
+	_Atomic bool dead; /* weft_context_var_free was called */
 	bool has_default;
 	uint64_t hash;
 	void *default_value;
+	struct weft_context_var *next; /* every variable, for the exit-time list */
 	char name[];
 };
-
-void weft__var_retain(weft_context_var *v);
-void weft__var_release(weft_context_var *v);
 
 typedef struct weft__hamt weft__hamt;
 

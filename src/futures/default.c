@@ -2,9 +2,9 @@
  *
  * The default executor is a Python-sized thread pool for blocking work
  * (the CLI, to_thread); the compute pool, one worker per CPU, runs task
- * groups and parallel loops given no executor. Both are made on first use,
- * never freed by weft_executor_free, and shut down (wait=true) at exit, as
- * Python joins its pools' threads at interpreter exit.
+ * groups and parallel loops given no executor. Both are made on first use
+ * and never freed by weft_executor_free; like every pool they are joined at
+ * exit (registry.c).
  *
  * Fork: the child gets a new generation number; pools made before refuse
  * work there (their threads did not survive), and the defaults are
@@ -17,7 +17,6 @@
 static _Atomic unsigned fork_gen;
 static _Atomic(weft_executor *) default_ex;
 static _Atomic(weft_executor *) compute_ex;
-static _Atomic bool atexit_done;
 
 unsigned weft__fork_generation(void)
 {
@@ -29,22 +28,11 @@ static void after_fork_child(void)
 	atomic_fetch_add(&fork_gen, 1);
 	atomic_store(&default_ex, NULL);
 	atomic_store(&compute_ex, NULL);
-	/* The parent's atexit handler came along: atexit_done stays set. */
 }
 
 __attribute__((constructor)) static void futures_init(void)
 {
 	pthread_atfork(NULL, NULL, after_fork_child);
-}
-
-static void shutdown_defaults(void)
-{
-	weft_executor *ex = atomic_load(&default_ex);
-	if (ex && weft__as_pool(ex)->fork_gen == weft__fork_generation())
-		ex->ops->shutdown(ex, true, false);
-	ex = atomic_load(&compute_ex);
-	if (ex && weft__as_pool(ex)->fork_gen == weft__fork_generation())
-		ex->ops->shutdown(ex, true, false);
 }
 
 bool weft__executor_is_default(const weft_executor *ex)
@@ -65,8 +53,6 @@ static weft_executor *get_or_make(_Atomic(weft_executor *) *slot, const weft_thr
 		weft_executor_free(made);
 		return ex;
 	}
-	if (!atomic_exchange(&atexit_done, true))
-		atexit(shutdown_defaults);
 	return made;
 }
 

@@ -55,6 +55,14 @@ static inline int64_t weft__deque_room(weft__deque *d)
 	return a->mask + 1 - (b - t);
 }
 
+/* Owner only: how many jobs it holds (thieves may be taking some). */
+static inline int64_t weft__deque_size(weft__deque *d)
+{
+	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+	int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+	return b - t;
+}
+
 /* Any thread: a snapshot; seq_cst so that it pairs with a sleeper's
  * registration (see worker.c). */
 static inline bool weft__deque_nonempty(weft__deque *d)

@@ -86,12 +86,13 @@ int weft__executor_submit_chunk(weft_executor *ex, weft_future **fs, weft_task_f
 
 /* How an engine cancels a call it is running. */
 typedef struct weft__future_hooks {
-	void (*cancel_running)(weft_future *f, void *arg);
+	void (*cancel_running)(weft_future *f, void *impl);
 } weft__future_hooks;
 
 /* set_running_or_notify_cancel with hooks for cancel_running (hooks may be
- * NULL). 0: running; WEFT_ECANCELED: cancelled, skip the call; WEFT_ESTATE. */
-int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *arg);
+ * NULL), which receive impl (weft__future_set_impl) as their argument.
+ * 0: running; WEFT_ECANCELED: cancelled, skip the call; WEFT_ESTATE. */
+int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *impl);
 
 /* One pointer an engine may keep in each future it runs. */
 void weft__future_set_impl(weft_future *f, void *impl);

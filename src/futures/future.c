@@ -17,8 +17,10 @@
 /* ---- allocation: a per-thread cache of freed futures ------------------------------ */
 
 /* Futures are made and dropped at the submit rate; a thread keeps up to
- * CACHE_MAX freed ones to reuse, released when the thread ends. */
-enum { CACHE_MAX = 256 };
+ * CACHE_MAX freed ones (7 MB) to reuse, released when the thread ends: a
+ * thread that had that many futures alive at once may well again, and
+ * malloc was the largest cost of a tiny task in profiles. */
+enum { CACHE_MAX = 65536 };
 
 static __thread struct {
 	weft_future *head;
@@ -59,7 +61,6 @@ weft_future *weft__future_alloc(uint32_t refs)
 	memset(f, 0, sizeof *f);
 	atomic_init(&f->state, F_PENDING);
 	atomic_init(&f->refs, refs);
-	f->ltail = &f->listeners;
 	return f;
 }
 
@@ -82,14 +83,6 @@ static void cache_put(weft_future *f)
 	cache.n++;
 }
 
-void weft__call_clear(weft__call *c)
-{
-	free(c->in);
-	c->in = NULL;
-	weft__context_snapshot_release(c->ctx);
-	c->ctx = NULL;
-}
-
 static void future_free(weft_future *f)
 {
 	/* Callbacks that never ran (a future dropped while pending). */
@@ -100,7 +93,7 @@ static void future_free(weft_future *f)
 	}
 	free(f->msg);
 	weft_bytes_free(&f->bytes);
-	weft__call_clear(&f->call);
+	weft__context_snapshot_release(f->ctx);
 	cache_put(f);
 }
 
@@ -170,7 +163,6 @@ static void dispatch(weft_future *f)
 	weft__mu_lock(&f->lk);
 	weft__listener *l = f->listeners, *cbs = NULL, **ct = &cbs;
 	f->listeners = NULL;
-	f->ltail = &f->listeners;
 	while (l) {
 		weft__listener *next = l->next;
 		if (l->waiter) {
@@ -196,29 +188,35 @@ static void dispatch(weft_future *f)
 uint32_t weft__future_publish(weft_future *f, bool cancelled)
 {
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
-	if (s & F_CANCEL_REQ) {
-		/* cancel_running raised the flag and ran its hook under lk: once
-		 * we have had lk, the hook is over. */
-		weft__mu_lock(&f->lk);
-		weft__mu_unlock(&f->lk);
-		cancelled = true;
+	bool dropped = false;
+	for (;;) {
+		if ((cancelled || (s & F_CANCEL_REQ)) && !dropped) {
+			if (s & F_CANCEL_REQ) {
+				/* cancel_running raised the flag and ran its hook
+				 * under lk: once we have had lk, the hook is over. */
+				weft__mu_lock(&f->lk);
+				weft__mu_unlock(&f->lk);
+			}
+			f->code = 0;
+			f->result = NULL;
+			free(f->msg);
+			f->msg = NULL;
+			weft_bytes_free(&f->bytes);
+			dropped = cancelled = true;
+		}
+		uint32_t final = cancelled ? F_CANCELLED : F_FINISHED;
+		/* One RMW that keeps the flags others added meanwhile; release:
+		 * the fields written above go with the final state. */
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | final,
+		                                          memory_order_acq_rel, memory_order_relaxed)) {
+			if (s & F_SLEEPERS)
+				weft__wake(&f->state, INT_MAX, WEFT__PRIVATE);
+			if (s & F_LISTENERS)
+				dispatch(f);
+			return final;
+		}
 	}
-	uint32_t final = cancelled ? F_CANCELLED : F_FINISHED;
-	if (cancelled) {
-		f->code = 0;
-		f->result = NULL;
-		free(f->msg);
-		f->msg = NULL;
-		weft_bytes_free(&f->bytes);
-	}
-	uint32_t old = atomic_fetch_xor_explicit(&f->state, F_FINISHING ^ final, memory_order_acq_rel);
-	if (old & F_SLEEPERS)
-		weft__wake(&f->state, INT_MAX, WEFT__PRIVATE);
-	if (old & F_LISTENERS)
-		dispatch(f);
-	return final;
 }
-
 /* PENDING -> RUNNING: 0, WEFT_ECANCELED or WEFT_ESTATE. */
 static int to_running(weft_future *f)
 {
@@ -241,22 +239,28 @@ int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *ar
 	 * them only after it saw RUNNING (acquire). An engine starts each of
 	 * its futures once. */
 	f->hooks = hooks;
-	f->hook_arg = arg;
+	f->impl = arg;
 	return to_running(f);
+}
+
+/* Futures an engine completes itself refuse the implementer's calls. */
+static bool owned(weft_future *f)
+{
+	return atomic_load_explicit(&f->state, memory_order_relaxed) & F_OWNED;
 }
 
 int weft_future_set_running_or_notify_cancel(weft_future *f)
 {
 	if (!f)
 		return WEFT_EINVAL;
-	return to_running(f);
+	return owned(f) ? WEFT_ESTATE : to_running(f);
 }
 
 int weft_future_set_result(weft_future *f, void *result)
 {
 	if (!f)
 		return WEFT_EINVAL;
-	if (weft__future_claim(f) == UINT32_MAX)
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	f->result = result;
 	weft__future_publish(f, false);
@@ -267,7 +271,7 @@ int weft_future_set_result_bytes(weft_future *f, weft_bytes *out)
 {
 	if (!f || !out)
 		return WEFT_EINVAL;
-	if (weft__future_claim(f) == UINT32_MAX)
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	f->bytes = *out;
 	*out = (weft_bytes){0};
@@ -279,7 +283,7 @@ int weft_future_set_failure(weft_future *f, int code, const char *fmt, ...)
 {
 	if (!f || code >= 0)
 		return WEFT_EINVAL;
-	if (weft__future_claim(f) == UINT32_MAX)
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	int rc = 0;
 	char *msg = NULL;
@@ -298,13 +302,13 @@ int weft_future_set_failure(weft_future *f, int code, const char *fmt, ...)
 	return rc;
 }
 
-int weft__future_complete(weft_future *f, int code, const weft__failure *rec, void *result, weft_bytes *out)
+/* Writes a call's outcome into f: the failure record if weft_fail filled
+ * it (its message is taken over), else code, else the result. */
+static void set_outcome(weft_future *f, int code, const weft__failure *rec, void *result, weft_bytes *out)
 {
-	if (weft__future_claim(f) == UINT32_MAX)
-		return WEFT_ESTATE;
 	if (rec && rec->code) {
 		f->code = rec->code;
-		f->msg = rec->msg; /* taken over: the caller clears its record */
+		f->msg = rec->msg;
 		((weft__failure *)rec)->msg = NULL;
 	} else if (code < 0) {
 		f->code = code;
@@ -315,8 +319,29 @@ int weft__future_complete(weft_future *f, int code, const weft__failure *rec, vo
 			*out = (weft_bytes){0};
 		}
 	}
+}
+
+int weft__future_complete(weft_future *f, int code, const weft__failure *rec, void *result, weft_bytes *out)
+{
+	if (weft__future_claim(f) == UINT32_MAX)
+		return WEFT_ESTATE;
+	set_outcome(f, code, rec, result, out);
 	weft__future_publish(f, false);
 	return 0;
+}
+
+void weft__future_fail(weft_future *f, int code, const char *msg)
+{
+	f->code = code;
+	f->msg = msg ? strdup(msg) : NULL; /* NULL on ENOMEM: weft_strerror stands in */
+	weft__future_publish(f, false);
+}
+
+void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
+                                 weft_bytes *out)
+{
+	set_outcome(f, code, rec, result, out);
+	weft__future_publish(f, false);
 }
 
 void weft__future_set_impl(weft_future *f, void *impl)
@@ -386,7 +411,7 @@ int weft_future_cancel_running(weft_future *f)
 			first = atomic_compare_exchange_weak_explicit(
 			    &f->state, &s, s | F_CANCEL_REQ, memory_order_acq_rel, memory_order_acquire);
 		if (first)
-			f->hooks->cancel_running(f, f->hook_arg);
+			f->hooks->cancel_running(f, f->impl);
 		weft__mu_unlock(&f->lk);
 		if (first || (s & F_CANCEL_REQ))
 			return 0;
@@ -537,8 +562,10 @@ int weft__future_listen(weft_future *f, weft__listener *l)
 	}
 	l->next = NULL;
 	l->future = f;
-	*f->ltail = l;
-	f->ltail = &l->next;
+	weft__listener **tail = &f->listeners; /* a few at most: walk */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = l;
 	weft__mu_unlock(&f->lk);
 	return 0;
 }
@@ -551,8 +578,6 @@ void weft__future_unlisten(weft_future *f, weft__listener *l)
 	for (weft__listener **p = &f->listeners; *p; p = &(*p)->next) {
 		if (*p == l) {
 			*p = l->next;
-			if (f->ltail == &l->next)
-				f->ltail = p;
 			break;
 		}
 	}

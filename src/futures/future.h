@@ -18,6 +18,8 @@
  * completer takes lk and dispatches; CANCEL_REQ -- cancel_running was asked
  * while running, the hook ran under lk. A flag is only ever added to a word
  * that is not final (CAS), so a completer that saw no flag owes nothing.
+ * F_TASK says what a pool runs; F_OWNED marks a pool future, which only
+ * its worker completes (no claim needed: one RMW to finish it).
  */
 #ifndef WEFT_FUTURES_FUTURE_H
 #define WEFT_FUTURES_FUTURE_H
@@ -38,6 +40,8 @@ enum {
 	F_SLEEPERS = 8,
 	F_LISTENERS = 16,
 	F_CANCEL_REQ = 32,
+	F_TASK = 64,   /* a byte task (set before the future is shared) */
+	F_OWNED = 128, /* completed by its engine only: set_* refuse it */
 };
 
 static inline bool weft__fstate_done(uint32_t s)
@@ -58,16 +62,6 @@ typedef struct weft__listener {
 	weft_future *future; /* for waiters: whose list this node is in */
 } weft__listener;
 
-/* What a thread pool keeps in a future it runs. */
-typedef struct weft__call {
-	void *(*fn)(void *);
-	void *arg;
-	weft_task_fn task;
-	void *in; /* the task's private copy of its input (malloc'd) */
-	size_t len;
-	void *ctx; /* contextvars snapshot the call runs in (a reference) */
-} weft__call;
-
 struct weft_future {
 	weft__job job; /* first: an executor queues the future itself */
 	_Atomic uint32_t state;
@@ -76,13 +70,21 @@ struct weft_future {
 	int code;    /* failure code, 0 = none (valid once final) */
 	char *msg;
 	void *result;
-	weft_bytes bytes;
-	weft__listener *listeners, **ltail;
+	weft_bytes bytes; /* a byte task's input until it runs, then its output */
+	weft__listener *listeners;
 	const weft__future_hooks *hooks; /* set while running, read under lk */
-	void *hook_arg;
-	void *impl;
-	weft__call call;
+	void *impl;                      /* the engine's (the pool: the call's token) */
+	/* What a thread pool runs (F_TASK tells which). */
+	union {
+		void *(*fn)(void *);
+		weft_task_fn task;
+	} call;
+	void *arg;
+	void *ctx; /* the contextvars snapshot the call runs in (a reference) */
 };
+
+/* 112 bytes: small enough for malloc's fast bins, under two cache lines. */
+_Static_assert(sizeof(struct weft_future) <= 112, "keep futures small");
 
 /* Allocates a pending future with `refs` references (from the calling
  * thread's cache of freed futures when it has one). NULL: out of memory. */
@@ -92,13 +94,11 @@ weft_future *weft__future_alloc(uint32_t refs);
  * the old word, or UINT32_MAX when f is already finishing or done. */
 uint32_t weft__future_claim(weft_future *f);
 
-/* Publishes a claimed future as FINISHED (or CANCELLED when cancelled is
- * set or CANCEL_REQ was raised), wakes sleepers, notifies waiters and runs
- * the callbacks. Returns the final state. */
+/* Publishes a claimed (or owned and running) future as FINISHED, or
+ * CANCELLED when cancelled is set or CANCEL_REQ was raised; wakes
+ * sleepers, notifies waiters and runs the callbacks. Returns the final
+ * state. */
 uint32_t weft__future_publish(weft_future *f, bool cancelled);
-
-/* Frees the payload a thread pool attached (input copy, context). */
-void weft__call_clear(weft__call *c);
 
 /* Lists a waiter's node on f: 0, or 1 when f is already done (not
  * listed). */
@@ -110,6 +110,13 @@ void weft__future_unlisten(weft_future *f, weft__listener *l);
 
 /* Called by a completer, under f's lk, for each waiter listed on f. */
 void weft__waiter_notify(weft__waiter *w, weft_future *f);
+
+/* Fails a claimed future with code and a copy of msg. */
+void weft__future_fail(weft_future *f, int code, const char *msg);
+
+/* Completes an F_OWNED running future (the pool's worker). */
+void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
+                                 weft_bytes *out);
 
 /* Reports a failed done callback on stderr (as Python's logger does). */
 void weft__report_callback_failure(weft_future *f, int code, const char *msg);

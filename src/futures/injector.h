@@ -15,11 +15,13 @@
 #include "futures/executor.h"
 #include "futures/lock.h"
 
+/* Each part on its own cache line: producers write the tail (and the
+ * stub's link when the queue is empty), consumers the lock and the head. */
 typedef struct weft__injector {
-	_Alignas(64) weft__job *_Atomic tail; /* producers */
-	_Alignas(64) weft__job *head;         /* consumer side, under lk */
-	weft__job stub;
-	_Atomic uint32_t lk; /* consumer try-lock: 0 free, 1 held */
+	_Alignas(64) weft__job *_Atomic tail;
+	_Alignas(64) _Atomic uint32_t lk; /* consumer try-lock: 0 free, 1 held */
+	_Alignas(64) weft__job *head;     /* under lk */
+	_Alignas(64) weft__job stub;
 } weft__injector;
 
 void weft__injector_init(weft__injector *q);

@@ -21,48 +21,77 @@ static const weft__future_hooks pool_hooks = {cancel_token};
 
 /* A pool job for a future: runs the call in its own cancel scope, failure
  * record and copy of the submitter's context, then completes the future. */
+/* The token for a call at the worker's current depth (NULL if none could
+ * be made: the call then cannot be cancelled while it runs). */
+static weft_cancel *depth_token(weft__worker *w)
+{
+	int d = w->depth;
+	if (d < WEFT__TOKEN_DEPTH && w->tokens[d])
+		return w->tokens[d];
+	weft_cancel *tok;
+	if (weft_cancel_new(&tok, NULL))
+		return NULL;
+	if (d < WEFT__TOKEN_DEPTH)
+		w->tokens[d] = tok;
+	return tok;
+}
+
+/* After the call: a token that was cancelled (cancel_running, or the call
+ * cancelled the scope it found itself in) is not used again; one made for
+ * a depth past the table is dropped. */
+static void depth_token_done(weft__worker *w, weft_cancel *tok)
+{
+	int d = w->depth;
+	if (!tok || (d < WEFT__TOKEN_DEPTH && !weft_cancel_is_cancelled(tok)))
+		return;
+	weft_cancel_release(tok);
+	if (d < WEFT__TOKEN_DEPTH)
+		w->tokens[d] = NULL;
+}
+
 static void future_job_run(weft__job *job, int how)
 {
 	weft_future *f = (weft_future *)job;
 	weft__worker *w = weft__current_worker();
 	if (how == WEFT_ECANCELED)
 		weft_future_cancel(f);
-	else if (how)
-		weft_future_set_failure(f, how, "%s", how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
-	if (how || weft__future_start(f, w->token ? &pool_hooks : NULL, w->token) != 0) {
-		weft__call_clear(&f->call);
-		weft_future_release(f);
+	else if (how && weft__future_claim(f) != UINT32_MAX)
+		weft__future_fail(f, how, how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
+	weft_cancel *tok = how ? NULL : depth_token(w);
+	if (how || weft__future_start(f, tok ? &pool_hooks : NULL, tok) != 0) {
+		if (!how)
+			depth_token_done(w, tok);
+		weft_future_release(f); /* the input and the context go with it */
 		return;
 	}
+	w->depth++;
 	weft_cancel_scope scope;
-	weft_cancel_scope_enter(&scope, w->token, WEFT_FOREVER);
+	weft__cancel_scope_push(&scope, tok);
 	weft__failure rec;
 	weft__failure *prev = weft__failure_enter(&rec);
 	weft__context_frame frame;
-	weft__context_enter_snapshot(&frame, f->call.ctx);
-	f->call.ctx = NULL;
+	weft__context_enter_snapshot(&frame, f->ctx);
+	f->ctx = NULL;
 	void *result = NULL;
 	weft_bytes out = {0};
 	int rc = 0;
-	if (f->call.task)
-		rc = f->call.task(f->call.in, f->call.len, &out);
-	else
-		result = f->call.fn(f->call.arg);
+	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_TASK) {
+		weft_bytes in = f->bytes;
+		f->bytes = (weft_bytes){0};
+		rc = f->call.task(in.data, in.len, &out);
+		weft_bytes_free(&in);
+	} else {
+		result = f->call.fn(f->arg);
+	}
 	weft__context_leave_snapshot(&frame);
 	weft__failure_leave(prev);
-	weft_cancel_scope_exit(&scope);
-	weft__call_clear(&f->call);
+	weft__cancel_scope_pop(&scope);
+	w->depth--;
 	weft__worker_expect_free(w);
-	weft__future_complete(f, rc < 0 ? rc : 0, &rec, result, &out);
+	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out);
 	weft__failure_clear(&rec);
 	weft_bytes_free(&out);
-	/* A token that was cancelled (cancel_running, or the call cancelled
-	 * the scope it found itself in) must not leak into the next call. */
-	if (w->token && weft_cancel_is_cancelled(w->token)) {
-		weft_cancel_release(w->token);
-		if (weft_cancel_new(&w->token, NULL))
-			w->token = NULL;
-	}
+	depth_token_done(w, tok); /* after complete: cancel_running is over */
 	weft_future_release(f);
 }
 
@@ -90,37 +119,32 @@ static int submit_job(weft__pool *p, weft_future *f)
 	if (rc)
 		return rc;
 	f->job.run = future_job_run;
-	f->call.ctx = weft__context_capture();
+	f->ctx = weft__context_capture();
 	rc = weft__pool_push(p, &f->job);
 	weft__pool_leave(p);
-	if (rc)
-		weft__call_clear(&f->call);
-	return rc;
+	return rc; /* on error the caller drops f, and its context with it */
+}
+
+/* Nobody else sees f before it is queued: plain stores will do. */
+static void mark(weft_future *f, uint32_t flags)
+{
+	atomic_store_explicit(&f->state, F_PENDING | F_OWNED | flags, memory_order_relaxed);
 }
 
 static int pool_submit(weft_executor *ex, weft_future *f, void *(*fn)(void *), void *arg)
 {
+	mark(f, 0);
 	f->call.fn = fn;
-	f->call.arg = arg;
+	f->arg = arg;
 	return submit_job((weft__pool *)ex, f);
 }
 
 static int pool_submit_task(weft_executor *ex, weft_future *f, weft_task_fn fn, const void *data, size_t len)
 {
+	mark(f, F_TASK);
 	f->call.task = fn;
-	f->call.len = len;
-	if (len) {
-		f->call.in = malloc(len);
-		if (!f->call.in)
-			return WEFT_ENOMEM;
-		memcpy(f->call.in, data, len);
-	}
-	int rc = submit_job((weft__pool *)ex, f);
-	if (rc) {
-		free(f->call.in);
-		f->call.in = NULL;
-	}
-	return rc;
+	int rc = weft_bytes_set(&f->bytes, data, len); /* the task's own copy */
+	return rc ? rc : submit_job((weft__pool *)ex, f);
 }
 
 /* ---- shutdown and lifetime ------------------------------------------------------------------- */
@@ -205,6 +229,10 @@ static int pool_shutdown(weft_executor *ex, bool wait, bool cancel_futures)
 static void pool_destroy(weft_executor *ex)
 {
 	weft__pool *p = (weft__pool *)ex;
+	if (p->fork_gen != weft__fork_generation())
+		return; /* a forked child forgets the parent's pool: its threads,
+		         * list links and locks are the parent's */
+	weft__pool_unregister(p);
 	int n = atomic_load(&p->nworkers);
 	for (int i = 0; i < n; i++) {
 		weft__worker *w = p->workers[i];
@@ -212,8 +240,8 @@ static void pool_destroy(weft_executor *ex)
 		 * not joined (shutdown without wait) are let go. */
 		if (w->started && !w->joined)
 			pthread_detach(w->tid);
-		if (w->token)
-			weft_cancel_release(w->token);
+		for (int d = 0; d < WEFT__TOKEN_DEPTH; d++)
+			weft_cancel_release(w->tokens[d]);
 		weft__deque_destroy(&w->dq);
 		free(w);
 	}
@@ -264,6 +292,7 @@ int weft_thread_pool_new(weft_executor **out, const weft_thread_pool_opts *opts)
 		snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%u",
 		         atomic_fetch_add_explicit(&pool_counter, 1, memory_order_relaxed));
 	weft__injector_init(&p->inj);
+	weft__pool_register(p);
 	*out = &p->base;
 	return 0;
 }

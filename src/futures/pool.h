@@ -47,6 +47,8 @@ enum {
 	GATE_ONE = 4,    /* one submitter inside */
 };
 
+enum { WEFT__TOKEN_DEPTH = 8 };
+
 typedef struct weft__pool weft__pool;
 typedef struct weft__worker weft__worker;
 
@@ -60,10 +62,13 @@ struct weft__worker {
 	bool searching;        /* counted in pool->searching (owner's view) */
 	_Atomic uint32_t wake; /* futex: set by the waker */
 	weft__worker *next_idle;
-	bool idle;          /* on the idle list (under idle_lk) */
-	weft_cancel *token; /* the cancel scope token of the running task */
-	uint64_t rng;       /* steal victim choice */
-	weft__job *helping; /* nested waits: the job being waited for */
+	bool idle; /* on the idle list (under idle_lk) */
+	/* The cancel scope tokens of the calls this worker runs, one per
+	 * nesting level (a call that waits may run another inline), made on
+	 * first use and replaced once cancelled. */
+	weft_cancel *tokens[WEFT__TOKEN_DEPTH];
+	int depth;
+	uint64_t rng; /* steal victim choice */
 };
 
 struct weft__pool {
@@ -84,10 +89,15 @@ struct weft__pool {
 	weft__mu idle_lk;
 	weft__worker *idle;
 
-	weft__mu lk;            /* starting and joining workers */
-	weft__worker **workers; /* max_workers slots, filled in order */
-	bool shut_joined;
+	weft__mu lk;                     /* starting and joining workers */
+	weft__worker **workers;          /* max_workers slots, filled in order */
+	weft__pool *reg_next, *reg_prev; /* registry.c, under its lock */
+	bool exit_joined;                /* registry.c */
 };
+
+/* The process's list of pools, joined at exit (registry.c). */
+void weft__pool_register(weft__pool *p);
+void weft__pool_unregister(weft__pool *p);
 
 /* The worker the calling thread is, or NULL. */
 weft__worker *weft__current_worker(void);
@@ -126,24 +136,35 @@ void *weft__worker_main(void *arg);
  * Returns a job or NULL. */
 weft__job *weft__pool_find(weft__pool *p, weft__worker *w);
 
-/* Runs jobs of p on the calling worker until *word != 0 (a nested wait
- * inside a task: the waiting worker helps instead of blocking its slot). */
-void weft__worker_help_until(weft__worker *w, _Atomic uint32_t *word);
+/* Runs jobs of the worker's pool until the count is zero (a nested wait
+ * inside a task: the waiting worker helps instead of blocking its slot).
+ * With cancellable, returns early with the caller's cancel status or
+ * WEFT_ETIMEDOUT at the deadline; without, waits to the end. */
+int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable, int64_t deadline);
 
 /* Marks the pool broken, then fails every queued job with WEFT_EBROKEN. */
 void weft__pool_break(weft__pool *p);
 
-/* A done flag others may sleep on: bit 0 done, bit 1 sleepers. */
-void weft__flag_set(_Atomic uint32_t *word);
-/* Sleeps until the flag is set or the deadline; with cancellable, honours
- * the caller's cancel scopes. 0, WEFT_ETIMEDOUT, WEFT_ECANCELED. */
-int weft__flag_wait(_Atomic uint32_t *word, int64_t deadline, bool cancellable);
-static inline bool weft__flag_is_set(_Atomic uint32_t *word)
-{
-	return atomic_load_explicit(word, memory_order_acquire) & 1;
-}
-
 extern const weft__executor_ops weft__pool_ops;
+
+/* A count others may wait to reach zero (task groups, parallel loops):
+ * the word holds 2 * count, plus 1 while a waiter sleeps on it. The last
+ * weft__count_done may wake a waiter that has already returned and freed
+ * the word's memory: a futex wake on such an address at worst wakes
+ * another waiter spuriously, which every waiter tolerates. */
+static inline void weft__count_add(_Atomic uint32_t *c)
+{
+	atomic_fetch_add_explicit(c, 2, memory_order_relaxed);
+}
+static inline bool weft__count_zero(_Atomic uint32_t *c)
+{
+	return atomic_load_explicit(c, memory_order_acquire) < 2;
+}
+/* Release: what the finisher wrote is visible to whoever sees zero. */
+void weft__count_done(_Atomic uint32_t *c);
+/* Sleeps until the count is zero or the deadline; with cancellable, the
+ * caller's cancel scopes apply. 0, WEFT_ETIMEDOUT, WEFT_ECANCELED. */
+int weft__count_wait(_Atomic uint32_t *c, int64_t deadline, bool cancellable);
 
 /* Drops every queued job with how (WEFT_ECANCELED or WEFT_EBROKEN). */
 void weft__pool_drain(weft__pool *p, int how);

@@ -34,25 +34,33 @@ static uint64_t next_rand(uint64_t *s)
 	return *s = x;
 }
 
-/* ---- flags ------------------------------------------------------------------------------------ */
+/* ---- counts ------------------------------------------------------------------------------------ */
 
-void weft__flag_set(_Atomic uint32_t *word)
+void weft__count_done(_Atomic uint32_t *c)
 {
-	if (atomic_fetch_or_explicit(word, 1, memory_order_acq_rel) & 2)
-		weft__wake(word, INT_MAX, WEFT__PRIVATE);
+	uint32_t old = atomic_fetch_sub_explicit(c, 2, memory_order_acq_rel);
+	if (old == 3) /* the last one, and someone sleeps */
+		weft__wake(c, INT_MAX, WEFT__PRIVATE);
 }
 
-int weft__flag_wait(_Atomic uint32_t *word, int64_t deadline, bool cancellable)
+/* One sleep on the count: returns at zero, on a wakeup, or at the deadline. */
+static int count_sleep(_Atomic uint32_t *c, int64_t deadline, bool cancellable)
 {
-	uint32_t s = atomic_load_explicit(word, memory_order_acquire);
-	while (!(s & 1)) {
-		if (!(s & 2) && !atomic_compare_exchange_weak_explicit(word, &s, s | 2, memory_order_acq_rel,
-		                                                       memory_order_acquire))
-			continue;
-		int rc = cancellable ? weft__park(word, s | 2, WEFT__PRIVATE, deadline)
-		                     : weft__futex_wait(word, s | 2, WEFT__PRIVATE, deadline);
-		s = atomic_load_explicit(word, memory_order_acquire);
-		if (rc && !(s & 1))
+	uint32_t s = atomic_load_explicit(c, memory_order_acquire);
+	if (s < 2)
+		return 0;
+	if (!(s & 1) && !atomic_compare_exchange_strong_explicit(c, &s, s | 1, memory_order_acq_rel,
+	                                                         memory_order_acquire))
+		return 0; /* changed: let the caller look again */
+	return cancellable ? weft__park(c, s | 1, WEFT__PRIVATE, deadline)
+	                   : weft__futex_wait(c, s | 1, WEFT__PRIVATE, deadline);
+}
+
+int weft__count_wait(_Atomic uint32_t *c, int64_t deadline, bool cancellable)
+{
+	while (!weft__count_zero(c)) {
+		int rc = count_sleep(c, deadline, cancellable);
+		if (rc && !weft__count_zero(c))
 			return rc;
 	}
 	return 0;
@@ -301,8 +309,6 @@ int weft__pool_spawn(weft__pool *p)
 	w->pool = p;
 	w->index = i;
 	w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
-	if (weft_cancel_new(&w->token, NULL))
-		w->token = NULL; /* its calls cannot be cancelled while running */
 	p->workers[i] = w;
 	atomic_fetch_add(&p->live, 1);
 	weft__executor_retain(&p->base);
@@ -317,7 +323,6 @@ int weft__pool_spawn(weft__pool *p)
 		p->workers[i] = NULL;
 		atomic_fetch_sub(&p->live, 1);
 		weft__executor_release(&p->base); /* not the last: the caller's */
-		weft_cancel_release(w->token);
 		weft__deque_destroy(&w->dq);
 		free(w);
 		return WEFT_EAGAIN;
@@ -354,16 +359,26 @@ int weft__pool_push(weft__pool *p, weft__job *job)
 	return 0;
 }
 
-void weft__worker_help_until(weft__worker *w, _Atomic uint32_t *word)
+int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable, int64_t deadline)
 {
 	int idle = 0;
-	while (!weft__flag_is_set(word)) {
+	while (!weft__count_zero(count)) {
+		if (cancellable) {
+			int rc = weft__cancel_status();
+			if (!rc && deadline != WEFT__NO_DEADLINE && weft__now_ns() >= deadline)
+				rc = WEFT_ETIMEDOUT;
+			if (rc)
+				return rc;
+		}
 		weft__job *j = weft__deque_pop(&w->dq);
 		if (!j)
 			j = weft__pool_find(w->pool, w);
 		if (j) {
 			idle = 0;
+			/* Not under the waiting job's cancel scopes. */
+			weft_cancel_scope *saved = weft__cancel_scopes_detach();
 			j->run(j, 0);
+			weft__cancel_scopes_restore(saved);
 			continue;
 		}
 		if (++idle < SPIN_ROUNDS) {
@@ -372,11 +387,16 @@ void weft__worker_help_until(weft__worker *w, _Atomic uint32_t *word)
 		} else if (idle < SPIN_ROUNDS + YIELD_ROUNDS) {
 			sched_yield();
 		} else {
-			/* Sleep on the flag, but look for work again now and then:
-			 * this worker is not on the idle list. */
-			weft__flag_wait(word, weft__now_ns() + 1000000, false);
+			/* Sleep on the count, but look for work again now and then:
+			 * this worker is not on the idle list, so nobody wakes it
+			 * for new jobs. */
+			int64_t until = weft__now_ns() + 1000000;
+			int rc = count_sleep(count, until < deadline ? until : deadline, cancellable);
+			if (rc == WEFT_ECANCELED)
+				return rc;
 		}
 	}
+	return 0;
 }
 
 /* Appends j to a private list linked through next. */

@@ -440,13 +440,22 @@ START_TEST(many_variables_iterate_and_delete)
 	ck_assert_uint_eq(weft_context_len(ctx), 0);
 	ck_assert_uint_eq(weft_context_len(snap), 200);
 	wt_ok(weft_context_exit(ctx));
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 200; i++)
 		weft_context_token_free(toks[i]);
-		weft_context_var_free(m.vars[i]); /* snap still holds them as keys */
-	}
-	m = (struct many){0};
-	int n = 0;
-	ck_assert_int_eq(weft_context_foreach(snap, stop_at_3, &n), 77);
+	/* Retired variables vanish from the contexts that held them. */
+	for (int i = 0; i < 100; i++)
+		weft_context_var_free(m.vars[i]);
+	ck_assert_uint_eq(weft_context_len(snap), 100);
+	memset(m.seen, 0, sizeof m.seen);
+	wt_ok(weft_context_foreach(snap, visit, &m));
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(m.seen[i], i >= 100);
+	void *v;
+	wt_rc(weft_context_get(snap, m.vars[0], &v), WEFT_EINVAL);
+	ck_assert(!weft_context_contains(snap, m.vars[0]));
+	for (int i = 100; i < 200; i++)
+		weft_context_var_free(m.vars[i]);
+	ck_assert_uint_eq(weft_context_len(snap), 0);
 	weft_context_free(snap);
 	weft_context_free(ctx);
 }
@@ -561,6 +570,20 @@ START_TEST(argument_errors)
 }
 END_TEST
 
+START_TEST(retired_variables_refuse_calls)
+{
+	weft_context_var *v = var_default("r", P(1));
+	wt_ok(weft_context_var_set(v, P(2), NULL));
+	weft_context_var_free(v);
+	weft_context_var_free(v); /* twice: harmless */
+	void *val;
+	wt_rc(weft_context_var_get(v, &val), WEFT_EINVAL);
+	ck_assert_int_eq(I(weft_context_var_get_or(v, P(9))), 9);
+	wt_rc(weft_context_var_set(v, P(3), NULL), WEFT_EINVAL);
+	ck_assert_str_eq(weft_context_var_name(v), "r"); /* still readable memory */
+}
+END_TEST
+
 START_TEST(null_default_is_a_default)
 {
 	weft_context_var *v = var_default("d", NULL);
@@ -589,6 +612,7 @@ int main(void)
 	tcase_add_test(tc, threads_have_their_own_context);
 	tcase_add_test(tc, other_threads_read_an_entered_context);
 	tcase_add_test(tc, argument_errors);
+	tcase_add_test(tc, retired_variables_refuse_calls);
 	tcase_add_test(tc, null_default_is_a_default);
 	suite_add_tcase(s, tc);
 	return wt_run(s);

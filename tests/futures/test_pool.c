@@ -27,6 +27,18 @@ START_TEST(submit)
 	wt_ok(weft_future_result(f, 30, &v));
 	ck_assert_int_eq(I(v), 256);
 	weft_future_release(f);
+	/* The pool completes its futures: the implementer's calls refuse. */
+	tevent ev = TEVENT_INIT;
+	wt_ok(weft_executor_submit(ex, &f, wait_event, &ev));
+	wt_rc(weft_future_set_result(f, P(1)), WEFT_ESTATE);
+	wt_rc(weft_future_set_failure(f, WEFT_EIO, NULL), WEFT_ESTATE);
+	wt_rc(weft_future_set_running_or_notify_cancel(f), WEFT_ESTATE);
+	weft_bytes b = {0};
+	wt_rc(weft_future_set_result_bytes(f, &b), WEFT_ESTATE);
+	tevent_set(&ev);
+	wt_ok(weft_future_result(f, 30, &v));
+	ck_assert_int_eq(I(v), 1);
+	weft_future_release(f);
 	wt_rc(weft_executor_submit(NULL, &f, square, NULL), WEFT_EINVAL);
 	wt_rc(weft_executor_submit(ex, NULL, square, NULL), WEFT_EINVAL);
 	wt_rc(weft_executor_submit(ex, &f, NULL, NULL), WEFT_EINVAL);
@@ -888,6 +900,61 @@ START_TEST(cancel_running_call)
 }
 END_TEST
 
+/* A job a waiting call runs inline is not under that call's cancel scope:
+ * cancel_running on the waiting call does not reach it. */
+static struct {
+	weft_executor *ex;
+	tevent b2_started, release_b2, c_started;
+	weft_future *z;
+} inl;
+
+static int b2(void *arg)
+{
+	tevent_set(&inl.b2_started);
+	ck_assert(tevent_wait(&inl.release_b2, 30));
+	return 0;
+}
+
+static void *call_a(void *arg)
+{
+	weft_task_group *g;
+	wt_ok(weft_task_group_new(&g, inl.ex));
+	wt_ok(weft_task_group_spawn(g, b2, NULL));
+	ck_assert(tevent_wait(&inl.b2_started, 30)); /* on the other worker */
+	int rc = weft_task_group_wait(g, 30);        /* helps: runs C inline */
+	weft_task_group_free(g);
+	return P(rc);
+}
+
+static void *call_c(void *arg)
+{
+	tevent_set(&inl.c_started);
+	return P(weft_future_result(inl.z, 30, NULL));
+}
+
+START_TEST(inline_jobs_are_not_under_the_waiters_scope)
+{
+	wt_ok(weft_thread_pool_new(&inl.ex, &(weft_thread_pool_opts){.max_workers = 2}));
+	inl.z = pending_future();
+	weft_future *a, *c;
+	wt_ok(weft_executor_submit(inl.ex, &a, call_a, NULL));
+	ck_assert(tevent_wait(&inl.b2_started, 30));
+	wt_ok(weft_executor_submit(inl.ex, &c, call_c, NULL));
+	ck_assert(tevent_wait(&inl.c_started, 30));
+	wt_ok(weft_future_cancel_running(a));
+	wt_ok(weft_future_set_result(inl.z, NULL));
+	void *v;
+	wt_ok(weft_future_result(c, 30, &v));
+	ck_assert_int_eq(I(v), 0);   /* C's wait was not cancelled */
+	tevent_set(&inl.release_b2); /* A frees its group: B2 must end */
+	wt_rc(weft_future_result(a, 30, NULL), WEFT_ECANCELED);
+	weft_future_release(a);
+	weft_future_release(c);
+	weft_future_release(inl.z);
+	weft_executor_free(inl.ex);
+}
+END_TEST
+
 static weft_context_var *cvar;
 
 static void *read_and_set_var(void *arg)
@@ -994,6 +1061,55 @@ START_TEST(forked_child_refuses_the_parents_pool)
 }
 END_TEST
 
+static void *sleep_and_write(void *arg)
+{
+	nanosleep(&(struct timespec){0, 100000000}, NULL); /* still running at exit */
+	ssize_t n = write((int)I(arg), "apple", 5);
+	return P(n);
+}
+
+/* test_interpreter_shutdown and gh-83386: exit() joins the pools, also one
+ * shut down without waiting, and the default executor. */
+static void exit_with_running_call(int how)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		weft_executor *ex;
+		if (how == 2)
+			weft_executor_default(&ex);
+		else
+			weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 3});
+		weft_future *f;
+		weft_executor_submit(ex, &f, sleep_and_write, P(fds[1]));
+		if (how == 1)
+			weft_executor_shutdown(ex, false, false);
+		exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fds[1]);
+	char buf[16] = {0};
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof buf - 1 && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	ck_assert_str_eq(buf, "apple");
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(exit_joins_the_pools)
+{
+	exit_with_running_call(0);
+	exit_with_running_call(1);
+	exit_with_running_call(2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -1028,9 +1144,11 @@ int main(void)
 	tcase_add_test(tc, concurrent_shutdowns_both_wait);
 	tcase_add_test(tc, submit_from_inside_a_call);
 	tcase_add_test(tc, cancel_running_call);
+	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
 	tcase_add_test(tc, default_executor);
 	tcase_add_test(tc, forked_child_refuses_the_parents_pool);
+	tcase_add_test(tc, exit_joins_the_pools);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
