@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SIGNAL_GRACE 0.5 /* seconds between passing on a signal and SIGKILL */
@@ -442,6 +443,7 @@ static void on_signal(runner *r, int signo)
 	r->signo = signo;
 	r->stop = true;
 	r->kill_all_at = now + SIGNAL_GRACE;
+	stop_waiting(); /* from now on, never wait for a full stdout */
 	for (int i = 0; i < r->nslots; i++) {
 		job *j = r->slot[i];
 		if (j) {
@@ -468,12 +470,41 @@ static void setup_signals(runner *r)
 	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		die("cannot set up signal handling: %s", strerror(errno));
+	set_wait_interrupt(r->sigfd);
 	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
+}
+
+/* When stdout is a pipe that only weft writes to (jobs never get it unless
+ * -u), it is made non-blocking, so that a reader that stops reading cannot
+ * keep weft from handling a signal (see wait_writable). The flags are
+ * restored at exit. */
+static int stdout_flags = -1;
+
+static void restore_stdout(void)
+{
+	if (stdout_flags >= 0)
+		(void)fcntl(1, F_SETFL, stdout_flags);
+	stdout_flags = -1;
+}
+
+static void nonblocking_stdout(const options *o)
+{
+	struct stat st;
+	if (o->out == OUT_UNGROUP || o->results || fstat(1, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	int fl = fcntl(1, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK))
+		return;
+	if (fcntl(1, F_SETFL, fl | O_NONBLOCK) == 0) {
+		stdout_flags = fl;
+		atexit(restore_stdout);
+	}
 }
 
 /* Ends weft by the signal that interrupted it. */
 static _Noreturn void die_by_signal(int signo)
 {
+	restore_stdout();
 	signal(signo, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
@@ -649,8 +680,14 @@ int run(const options *o)
 	if (r.devnull < 0)
 		die("cannot open /dev/null: %s", strerror(errno));
 	setup_signals(&r);
+	nonblocking_stdout(o);
 
 	loop(&r);
+	/* A signal that came after the last poll (while printing) still ends
+	 * weft by that signal. */
+	struct signalfd_siginfo si;
+	while (read(r.sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+		on_signal(&r, (int)si.ssi_signo);
 
 	output_flush_all(r.out);
 	progress_end(&r.pg);
@@ -672,6 +709,7 @@ int run(const options *o)
 	free(r.rt);
 	close(r.devnull);
 	close(r.sigfd);
+	restore_stdout();
 	if (r.signo)
 		die_by_signal(r.signo);
 	if (broken)
