@@ -699,11 +699,11 @@ int opts_job_slots(const options *o, int ncpu, long long njobs)
 		n = o->jobs_n;
 	if (o->jobs_given && o->jobs_kind == 0 && o->jobs_n == 0) {
 		/* -j 0: as many as possible, bounded by the open-file limit
-		 * (each running job holds about four descriptors). */
+		 * (each running job holds about six descriptors). */
 		struct rlimit rl;
 		long long cap = 1024;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-			cap = ((long long)rl.rlim_cur - 32) / 4;
+			cap = ((long long)rl.rlim_cur - 32) / 6;
 		if (cap > 1024)
 			cap = 1024;
 		if (njobs >= 0 && njobs < cap)

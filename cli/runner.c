@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SIGNAL_GRACE 0.5 /* seconds between passing on a signal and SIGKILL */
@@ -54,6 +56,30 @@ typedef struct runner {
 	term_step termseq[16];
 	int ntermseq;
 } runner;
+
+/* ---- job queues (retries, ended jobs) ------------------------------------ */
+
+static void enqueue(job **head, job **tail, job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static job *dequeue(job **head, job **tail)
+{
+	job *j = *head;
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -233,14 +259,8 @@ static job *next_job(runner *r)
 		r->ready = NULL;
 		return j;
 	}
-	if (r->retry_head) {
-		job *j = r->retry_head;
-		r->retry_head = j->next;
-		if (!r->retry_head)
-			r->retry_tail = NULL;
-		j->next = NULL;
-		return j;
-	}
+	if (r->retry_head)
+		return dequeue(&r->retry_head, &r->retry_tail);
 	while (!r->input_done) {
 		job *j;
 		enum feed_status st = builder_next(&r->jb, &j, r->next_seq);
@@ -359,22 +379,14 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	r->pg.done++;
 	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	j->next = NULL;
-	if (r->ended_tail)
-		r->ended_tail->next = j;
-	else
-		r->ended_head = j;
-	r->ended_tail = j;
+	enqueue(&r->ended_head, &r->ended_tail, j);
 }
 
 /* Prints the output of the ended jobs and writes their joblog lines. */
 static void complete_jobs(runner *r)
 {
-	while (r->ended_head) {
-		job *j = r->ended_head;
-		r->ended_head = j->next;
-		if (!r->ended_head)
-			r->ended_tail = NULL;
+	job *j;
+	while ((j = dequeue(&r->ended_head, &r->ended_tail))) {
 		/* The joblog's start time is rounded to milliseconds before the
 		 * runtime is taken from it, as GNU parallel does. */
 		double start = round(j->start_wall * 1000) / 1000;
@@ -411,12 +423,7 @@ static void reap(runner *r, job *j)
 	bool failed = exitval != 0 || sig != 0;
 	if (failed && j->tries < r->o->retries && !r->stop) {
 		output_discard(r->out, &j->cap);
-		j->next = NULL;
-		if (r->retry_tail)
-			r->retry_tail->next = j;
-		else
-			r->retry_head = j;
-		r->retry_tail = j;
+		enqueue(&r->retry_head, &r->retry_tail, j);
 		return;
 	}
 	job_done(r, j, exitval, sig);
@@ -436,6 +443,7 @@ static void on_signal(runner *r, int signo)
 	r->signo = signo;
 	r->stop = true;
 	r->kill_all_at = now + SIGNAL_GRACE;
+	stop_waiting(); /* from now on, never wait for a full stdout */
 	for (int i = 0; i < r->nslots; i++) {
 		job *j = r->slot[i];
 		if (j) {
@@ -462,12 +470,41 @@ static void setup_signals(runner *r)
 	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
 		die("cannot set up signal handling: %s", strerror(errno));
+	set_wait_interrupt(r->sigfd);
 	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
+}
+
+/* When stdout is a pipe that only weft writes to (jobs never get it unless
+ * -u), it is made non-blocking, so that a reader that stops reading cannot
+ * keep weft from handling a signal (see wait_writable). The flags are
+ * restored at exit. */
+static int stdout_flags = -1;
+
+static void restore_stdout(void)
+{
+	if (stdout_flags >= 0)
+		(void)fcntl(1, F_SETFL, stdout_flags);
+	stdout_flags = -1;
+}
+
+static void nonblocking_stdout(const options *o)
+{
+	struct stat st;
+	if (o->out == OUT_UNGROUP || o->results || fstat(1, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	int fl = fcntl(1, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK))
+		return;
+	if (fcntl(1, F_SETFL, fl | O_NONBLOCK) == 0) {
+		stdout_flags = fl;
+		atexit(restore_stdout);
+	}
 }
 
 /* Ends weft by the signal that interrupted it. */
 static _Noreturn void die_by_signal(int signo)
 {
+	restore_stdout();
 	signal(signo, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
@@ -590,6 +627,17 @@ static int exit_status(const runner *r)
 	return r->failed > 101 ? 101 : (int)r->failed;
 }
 
+/* Each running job holds a few descriptors, and with -k every finished
+ * job waiting for its turn holds one or two: use all the kernel allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int run(const options *o)
 {
 	runner r = {.o = o, .next_seq = 1, .sigfd = -1};
@@ -602,6 +650,7 @@ int run(const options *o)
 		memcpy(r.termseq, default_termseq, sizeof default_termseq);
 		r.ntermseq = 4;
 	}
+	raise_fd_limit();
 	int ncpu = weft__cpu_count();
 	/* Knowing the number of jobs needs all of the input first. */
 	bool need_total = o->bar || o->eta || o->progress || o->halt_pct || o->xmode != XM_NONE;
@@ -631,17 +680,21 @@ int run(const options *o)
 	if (r.devnull < 0)
 		die("cannot open /dev/null: %s", strerror(errno));
 	setup_signals(&r);
+	nonblocking_stdout(o);
 
 	loop(&r);
+	/* A signal that came after the last poll (while printing) still ends
+	 * weft by that signal. */
+	struct signalfd_siginfo si;
+	while (read(r.sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+		on_signal(&r, (int)si.ssi_signo);
 
 	output_flush_all(r.out);
 	progress_end(&r.pg);
 	joblog_close(&r.jl);
 	int status = exit_status(&r);
 	bool broken = output_broken(r.out);
-	while (r.retry_head) {
-		job *j = r.retry_head;
-		r.retry_head = j->next;
+	for (job *j; (j = dequeue(&r.retry_head, &r.retry_tail));) {
 		output_discard(r.out, &j->cap);
 		job_free(j);
 	}
@@ -656,6 +709,7 @@ int run(const options *o)
 	free(r.rt);
 	close(r.devnull);
 	close(r.sigfd);
+	restore_stdout();
 	if (r.signo)
 		die_by_signal(r.signo);
 	if (broken)

@@ -146,8 +146,11 @@ static int read_header(weft_connection *c, int64_t deadline)
 		return WEFT_EBADF;
 	if (c->have_hdr)
 		return 0;
+	/* Untimed and outside every cancel scope: a blocking read is the
+	 * whole wait (one system call instead of three). */
+	int flags = deadline == WEFT__NO_DEADLINE && !weft__in_cancel_scope() ? MSG_WAITALL : MSG_DONTWAIT;
 	for (;;) {
-		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, MSG_DONTWAIT);
+		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, flags);
 		if (r == 0)
 			return WEFT_EEOF;
 		if (r > 0) {
