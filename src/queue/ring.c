@@ -14,13 +14,14 @@
  * "empty and shut down" is final and exact.
  *
  * Parking, without lost wakeups: a blocked caller registers on the queue's
- * waitlist (count++, seq_cst) and then re-checks the ring with seq_cst
- * loads; a caller that made progress for the other side publishes its cell
- * with a seq_cst store and then loads that side's count (seq_cst). In the
- * single order of seq_cst operations one of the two comes first, so either
- * the sleeper sees the progress or the publisher sees the sleeper. The
- * publisher of the cell the sleeper looks at (head for getters, tail for
- * putters) is the one that pairs with it.
+ * waitlist (count++, seq_cst) and then re-reads tail and head (seq_cst);
+ * the caller that claims a position does so with a seq_cst CAS and, after
+ * publishing its cell, reads the other side's count (seq_cst). In the
+ * single order of seq_cst operations one comes first: either the sleeper
+ * sees the claim (the item or slot is on its way, so it retries instead
+ * of sleeping) or the claimer sees the sleeper and wakes it. The CAS is a
+ * locked instruction on x86 whatever its order, and the publishing store
+ * is a plain release store, so a put or get costs one locked instruction.
  */
 #include "queue/queue_impl.h"
 
@@ -79,10 +80,11 @@ static int try_put(weft__ring *r, void *item)
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - pos);
 		if (dif == 0) {
+			/* seq_cst: the claim pairs with parked getters (top comment) */
 			if (atomic_compare_exchange_weak_explicit(
-			        &r->tail, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
+			        &r->tail, &pos, pos + 1, memory_order_seq_cst, memory_order_relaxed)) {
 				c->item = item;
-				atomic_store(&c->seq, pos + 1); /* seq_cst: see the top comment */
+				atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
 				return T_OK;
 			}
 		} else if (dif < 0) {
@@ -109,10 +111,11 @@ static int try_get(weft__ring *r, void **item)
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - (pos + 1));
 		if (dif == 0) {
+			/* seq_cst: the claim pairs with parked putters (top comment) */
 			if (atomic_compare_exchange_weak_explicit(
-			        &r->head, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
+			        &r->head, &pos, pos + 1, memory_order_seq_cst, memory_order_relaxed)) {
 				*item = c->item;
-				atomic_store(&c->seq, pos + r->cap); /* seq_cst: see the top comment */
+				atomic_store_explicit(&c->seq, pos + r->cap, memory_order_release);
 				return T_OK;
 			}
 		} else if (dif < 0) {
@@ -133,28 +136,20 @@ static int try_get(weft__ring *r, void **item)
 	}
 }
 
-/* Re-checks after registering as a waiter (all loads seq_cst): true when a
- * get would not find the ring plainly empty. */
+/* Re-checks after registering as a waiter (seq_cst loads, see the top
+ * comment): true unless the ring is plainly empty. A put that claimed a
+ * slot counts: its item is on its way. A stale head only makes it true. */
 static bool can_get(weft__ring *r)
 {
-	uint64_t h = atomic_load(&r->head);
-	uint64_t seq = atomic_load(&r->cells[slot(r, h)].seq);
-	if ((int64_t)(seq - (h + 1)) >= 0)
-		return true;
 	uint64_t t = atomic_load(&r->tail);
-	return (t & WEFT__RING_SHUT) || (t & ~WEFT__RING_SHUT) != h;
+	return (t & WEFT__RING_SHUT) || t != atomic_load(&r->head);
 }
 
-/* The same for a put: true when the ring is not plainly full. */
+/* The same for a put: true unless the ring is plainly full. */
 static bool can_put(weft__ring *r)
 {
 	uint64_t t = atomic_load(&r->tail);
-	if (t & WEFT__RING_SHUT)
-		return true;
-	uint64_t seq = atomic_load(&r->cells[slot(r, t)].seq);
-	if ((int64_t)(seq - t) >= 0)
-		return true;
-	return t - atomic_load(&r->head) < r->cap;
+	return (t & WEFT__RING_SHUT) || t - atomic_load(&r->head) < r->cap;
 }
 
 /* After progress for the other side: wakes one of its sleepers, if any. */
