@@ -234,15 +234,15 @@ WEFT_EXTERN int weft_popen_wait(weft_popen *p, double timeout, int *returncode);
  * sent) and returns all of the output from the start; WEFT_ECANCELED /
  * WEFT_ETIMEDOUT from a cancel scope (the child is killed and reaped,
  * out/err hold the output so far); WEFT_EINVAL (NULL p, bad timeout, input
- * without a stdin pipe, new input on a second call); WEFT_ENOMEM; -errno
- * of a failed read. */
+ * without a stdin pipe, new input on a second call); WEFT_ENOMEM; WEFT_EIO
+ * (or the errno's twin) when a read or write fails. */
 WEFT_EXTERN int weft_popen_communicate(weft_popen *p, const void *input, size_t input_len, double timeout,
                                        weft_bytes *out, weft_bytes *err);
 
 /* Popen.send_signal(sig): sends sig to the child, or to its whole process
  * group when it leads one (new_process_group / start_new_session). Does
  * nothing once the child has been reaped (as Python). EINVAL (NULL p, bad
- * signal number); -errno if the kernel refuses. */
+ * signal number); WEFT_EPERM if the kernel refuses. */
 WEFT_EXTERN int weft_popen_send_signal(weft_popen *p, int sig);
 
 /* Popen.terminate() / kill(): send_signal(SIGTERM) / send_signal(SIGKILL). */

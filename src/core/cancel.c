@@ -251,3 +251,29 @@ weft_cancel *weft_cancel_current(void)
 			return s->token;
 	return NULL;
 }
+
+void weft__cancel_scope_push(weft_cancel_scope *scope, weft_cancel *tok)
+{
+	weft__park_rec *rec = weft__park_self();
+	*scope = (weft_cancel_scope){
+	    .outer = rec->scopes, .token = tok, .deadline_ns = WEFT__NO_DEADLINE, .thread = rec};
+	rec->scopes = scope;
+}
+
+void weft__cancel_scope_pop(weft_cancel_scope *scope)
+{
+	weft__park_self()->scopes = scope->outer;
+}
+
+weft_cancel_scope *weft__cancel_scopes_detach(void)
+{
+	weft__park_rec *rec = weft__park_self();
+	weft_cancel_scope *saved = rec->scopes;
+	rec->scopes = NULL;
+	return saved;
+}
+
+void weft__cancel_scopes_restore(weft_cancel_scope *saved)
+{
+	weft__park_self()->scopes = saved;
+}

@@ -66,9 +66,28 @@ int weft__futex_wait(_Atomic uint32_t *word, uint32_t expected, int flags, int64
  * (a scope's deadline passed). Cheap when the thread is in no scope. */
 int weft__cancel_status(void);
 
+/* true when the calling thread is inside a cancel scope. A wait without a
+ * deadline outside every scope may block in the kernel directly (e.g. a
+ * blocking read) instead of polling. */
+bool weft__in_cancel_scope(void);
+
 /* The earliest of deadline_ns and the deadlines of the calling thread's
  * scopes. */
 int64_t weft__scope_deadline(int64_t deadline_ns);
+
+/* A scope for runners that keep tok alive for the scope's whole life:
+ * weft_cancel_scope_enter(scope, tok, WEFT_FOREVER) without taking a
+ * reference, for the hot path of pool tasks. Leave with
+ * weft__cancel_scope_pop, innermost first. */
+void weft__cancel_scope_push(weft_cancel_scope *scope, weft_cancel *tok);
+void weft__cancel_scope_pop(weft_cancel_scope *scope);
+
+/* Sets the calling thread's cancel scopes aside (returning them) and puts
+ * them back: a pool worker that runs another job while its own job waits
+ * runs it outside the waiting job's scopes, so cancelling one job never
+ * reaches the other. Restore before the set-aside scopes are exited. */
+weft_cancel_scope *weft__cancel_scopes_detach(void);
+void weft__cancel_scopes_restore(weft_cancel_scope *saved);
 
 /* poll(2) over fds until one is ready, the deadline passes or a cancel scope
  * fires; retries EINTR, never returns early. Returns the number of ready

@@ -87,6 +87,7 @@ _Noreturn void weft__mp_run_child(weft_task_fn fn, const void *arg, size_t len)
 		}
 		weft__failure_clear(&f);
 	}
+	weft__shm_exit_cleanup();
 	fflush(NULL);
 	_exit(code);
 }
@@ -108,6 +109,8 @@ static bool reap(weft_process *p)
 				p->exitcode = 255; /* reaped behind our back: unknown */
 			else if (WIFSIGNALED(st))
 				p->exitcode = -WTERMSIG(st);
+			if (r > 0 && WIFSIGNALED(st))
+				weft__shm_reap_dead(p->pid);
 			else
 				p->exitcode = WEXITSTATUS(st);
 			atomic_store_explicit(&p->done, true, memory_order_release);
@@ -148,6 +151,16 @@ static void at_exit(void)
 		weft_process_free(all[i]);
 	}
 	free(all);
+}
+
+void weft__mp_exit_hook(void)
+{
+	pthread_mutex_lock(&reg_mu);
+	bool first = !atexit_done;
+	atexit_done = true;
+	pthread_mutex_unlock(&reg_mu);
+	if (first)
+		atexit(at_exit);
 }
 
 static char *make_name(const char *prefix, const char *identity)
@@ -211,11 +224,8 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		reg_head->prev = p;
 	reg_head = p;
 	p->listed = true;
-	bool first = !atexit_done;
-	atexit_done = true;
 	pthread_mutex_unlock(&reg_mu);
-	if (first)
-		atexit(at_exit);
+	weft__mp_exit_hook();
 	*out = p;
 	return 0;
 }

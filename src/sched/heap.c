@@ -60,6 +60,11 @@ static void sift_down(weft_scheduler *s, size_t k, weft__sched_entry e)
 		if (first >= n)
 			break;
 		size_t last = first + ARITY < n ? first + ARITY : n;
+		/* The next level is one of four lines: ask for all of them now,
+		 * so the misses overlap instead of following one another. */
+		if (ARITY * first + 1 < n)
+			for (size_t c = first; c < last; c++)
+				__builtin_prefetch(&h[ARITY * c + 1]);
 		size_t best = first;
 		for (size_t c = first + 1; c < last; c++)
 			if (weft__sched_before(s, h[c], h[best]))

@@ -14,4 +14,10 @@ out=$("$ex/mp_processes")
 out=$("$ex/mp_process_arg")
 grep -q 'Argument passed to process: example (in Process-1, child of' <<<"$out" || fail "spawn: $out"
 [ "$(grep -c 'exited with 0' <<<"$out")" = 1 ] || fail "main ran in the child: $out"
+out=$("$ex/mp_pipe")
+grep -q 'parent got: hello from the child' <<<"$out" || fail "pipe: $out"
+grep -q 'child got: thanks' <<<"$out" || fail "pipe: $out"
+grep -q 'then: WEFT_EEOF' <<<"$out" || fail "pipe eof: $out"
+out=$("$ex/mp_queue")
+[ "$(grep -c '^got item' <<<"$out")" = 5 ] || fail "queue: $out"
 echo ok

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__, NULL})
@@ -477,6 +478,39 @@ START_TEST(run_bad_arguments)
 }
 END_TEST
 
+/* Out of fds part-way through the setup: WEFT_EMFILE, and nothing is left
+ * behind (no fd, no child: the fixture checks both). */
+START_TEST(out_of_fds_leaves_nothing)
+{
+	struct rlimit old;
+	getrlimit(RLIMIT_NOFILE, &old);
+	int fds = wt_open_fds();
+	/* Raise the limit one fd at a time: the first tries run out at each
+	 * step of the setup (pipes, the report socket, the pidfd). */
+	weft_completed r;
+	int rc = WEFT_EMFILE, failures = 0;
+	for (int spare = 0; rc == WEFT_EMFILE && spare < 16; spare++) {
+		/* the lowest limit that leaves `spare` free fds below it */
+		int limit = 0, free_fds = 0;
+		while (free_fds < spare || fcntl(limit, F_GETFD) >= 0)
+			free_fds += fcntl(limit++, F_GETFD) < 0;
+		struct rlimit low = {(rlim_t)limit, old.rlim_max};
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+		rc = weft_run(ARGV("echo", "x"), &(weft_run_opts){.capture_output = true}, &r);
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+		if (rc == WEFT_EMFILE) {
+			failures++;
+			ck_assert_ptr_null(r.args);
+			ck_assert_int_eq(wt_open_fds(), fds);
+		}
+	}
+	wt_ok(rc);
+	ck_assert_str_eq(r.out.data, "x\n");
+	weft_completed_free(&r);
+	ck_assert_int_ge(failures, 4);
+}
+END_TEST
+
 /* The child gets default dispositions and an empty mask whatever ours are
  * (Python restores only what it set itself). */
 START_TEST(child_signal_state_is_clean)
@@ -528,6 +562,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, getstatusoutput_strips_one_newline);
 	tcase_add_test(tc, run_bad_arguments);
 	tcase_add_test(tc, child_signal_state_is_clean);
+	tcase_add_test(tc, out_of_fds_leaves_nothing);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }

@@ -1,0 +1,104 @@
+/* Task-group spawns without futures: n tiny tasks spawned into a group and
+ * waited for, in M tasks/s, on two threads. weft spawning from outside the
+ * pool (the caller only spawns and waits) and from inside a pool task (the
+ * spawner is a worker and helps while it waits), against OpenMP tasks
+ * (parallel num_threads(2) + single + task; libgomp runs tasks inline on
+ * the spawning thread once its queue is long). */
+#include "bench.h"
+
+#include <stdatomic.h>
+#include <weft.h>
+#ifdef WEFT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+enum { N = 500000 };
+
+static _Atomic long done;
+
+static int tiny(void *arg)
+{
+	atomic_fetch_add_explicit(&done, 1, memory_order_relaxed);
+	return 0;
+}
+
+static weft_executor *pool;
+
+static int spawn_all(void)
+{
+	weft_task_group *g;
+	if (weft_task_group_new(&g, pool))
+		return -1;
+	for (long i = 0; i < N; i++)
+		if (weft_task_group_spawn(g, tiny, NULL))
+			return -1;
+	int rc = weft_task_group_wait(g, WEFT_FOREVER);
+	weft_task_group_free(g);
+	return rc;
+}
+
+static double weft_outside(void *arg)
+{
+	done = 0;
+	double t0 = bench_now();
+	if (spawn_all())
+		return -1;
+	double dt = bench_now() - t0;
+	return done == N ? N / dt / 1e6 : -1;
+}
+
+static void *spawner(void *arg)
+{
+	return (void *)(intptr_t)spawn_all();
+}
+
+static double weft_inside(void *arg)
+{
+	done = 0;
+	double t0 = bench_now();
+	weft_future *f;
+	void *rc;
+	if (weft_executor_submit(pool, &f, spawner, NULL) || weft_future_result(f, WEFT_FOREVER, &rc) || rc)
+		return -1;
+	weft_future_release(f);
+	double dt = bench_now() - t0;
+	return done == N ? N / dt / 1e6 : -1;
+}
+
+#ifdef WEFT_HAVE_OPENMP
+static double openmp_tasks(void *arg)
+{
+	done = 0;
+	double t0 = bench_now();
+#pragma omp parallel num_threads(2)
+#pragma omp single
+	{
+		for (long i = 0; i < N; i++) {
+#pragma omp task
+			tiny(NULL);
+		}
+#pragma omp taskwait
+	}
+	double dt = bench_now() - t0;
+	return done == N ? N / dt / 1e6 : -1;
+}
+#endif
+
+int main(void)
+{
+	if (weft_thread_pool_new(&pool, &(weft_thread_pool_opts){.max_workers = 2}))
+		return 1;
+	bench_case cases[] = {
+	    {"weft task group, spawned from inside", weft_inside, NULL},
+	    {"weft task group, spawned from outside", weft_outside, NULL},
+#ifdef WEFT_HAVE_OPENMP
+	    {"OpenMP tasks (libgomp, 2 threads)", openmp_tasks, NULL},
+#endif
+	};
+	int rc = bench_run(&(bench_spec){.title = "task-group spawns without futures, 2 threads",
+	                                 .unit = "M tasks/s",
+	                                 .higher_better = true},
+	                   cases, sizeof cases / sizeof cases[0]);
+	weft_executor_free(pool);
+	return rc;
+}

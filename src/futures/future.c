@@ -1,0 +1,600 @@
+/* Futures: the state machine of future.h, results, callbacks.
+ *
+ * Lock order: a future's lk, then a waiter's lock (wait.c); neither is held
+ * while user code runs. Callbacks run after the listener list was detached
+ * under lk, in the order they were added.
+ */
+#include "futures/future.h"
+#include "contextvars/context.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- allocation: a per-thread cache of freed futures ------------------------------ */
+
+/* Futures are made and dropped at the submit rate; a thread keeps up to
+ * CACHE_MAX freed ones (7 MB) to reuse, released when the thread ends: a
+ * thread that had that many futures alive at once may well again, and
+ * malloc was the largest cost of a tiny task in profiles. */
+enum { CACHE_MAX = 65536 };
+
+static __thread struct {
+	weft_future *head;
+	int n;
+	bool registered;
+} cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_drain(void *unused)
+{
+	(void)unused;
+	while (cache.head) {
+		weft_future *f = cache.head;
+		cache.head = (weft_future *)f->impl;
+		free(f);
+	}
+	cache.n = 0;
+}
+
+static void cache_key_make(void)
+{
+	pthread_key_create(&cache_key, cache_drain);
+}
+
+weft_future *weft__future_alloc(uint32_t refs)
+{
+	weft_future *f = cache.head;
+	if (f) {
+		cache.head = (weft_future *)f->impl;
+		cache.n--;
+	} else {
+		f = malloc(sizeof *f);
+		if (!f)
+			return NULL;
+	}
+	memset(f, 0, sizeof *f);
+	atomic_init(&f->state, F_PENDING);
+	atomic_init(&f->refs, refs);
+	return f;
+}
+
+static void cache_put(weft_future *f)
+{
+	if (cache.n >= CACHE_MAX) {
+		free(f);
+		return;
+	}
+	if (!cache.registered) {
+		pthread_once(&cache_once, cache_key_make);
+		cache.registered = pthread_setspecific(cache_key, (void *)1) == 0;
+		if (!cache.registered) {
+			free(f);
+			return;
+		}
+	}
+	f->impl = cache.head;
+	cache.head = f;
+	cache.n++;
+}
+
+static void future_free(weft_future *f)
+{
+	/* Callbacks that never ran (a future dropped while pending). */
+	for (weft__listener *l = f->listeners, *next; l; l = next) {
+		next = l->next;
+		if (!l->waiter)
+			free(l);
+	}
+	free(f->msg);
+	weft_bytes_free(&f->bytes);
+	weft__context_snapshot_release(f->ctx);
+	cache_put(f);
+}
+
+int weft_future_new(weft_future **out)
+{
+	if (!out)
+		return WEFT_EINVAL;
+	weft_future *f = weft__future_alloc(1);
+	if (!f)
+		return WEFT_ENOMEM;
+	*out = f;
+	return 0;
+}
+
+int weft_future_retain(weft_future *f)
+{
+	if (!f)
+		return WEFT_EINVAL;
+	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	return 0;
+}
+
+void weft_future_release(weft_future *f)
+{
+	if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+		future_free(f);
+}
+
+/* ---- completion ---------------------------------------------------------------------------- */
+
+uint32_t weft__future_claim(weft_future *f)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	for (;;) {
+		uint32_t st = s & F_STATE;
+		if (st != F_PENDING && st != F_RUNNING)
+			return UINT32_MAX;
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s,
+		                                          (s & ~(uint32_t)F_STATE) | F_FINISHING,
+		                                          memory_order_acq_rel, memory_order_relaxed))
+			return s;
+	}
+}
+
+void weft__report_callback_failure(weft_future *f, int code, const char *msg)
+{
+	fprintf(stderr, "weft: exception calling callback for <future %p>: %s: %s\n", (void *)f,
+	        weft_errname(code), msg && *msg ? msg : weft_strerror(code));
+}
+
+static void run_callback(weft_future *f, weft_future_callback fn, void *arg)
+{
+	weft__failure rec;
+	weft__failure *prev = weft__failure_enter(&rec);
+	int rc = fn(f, arg);
+	weft__failure_leave(prev);
+	if (rec.code || rc < 0)
+		weft__report_callback_failure(f, rec.code ? rec.code : rc, rec.msg);
+	weft__failure_clear(&rec);
+}
+
+/* The completer's half of the listener protocol: detach the list under lk,
+ * notify waiters while still holding it (so a waiter that unlinks its node
+ * under lk knows the notification is over), run callbacks after. */
+static void dispatch(weft_future *f)
+{
+	weft__mu_lock(&f->lk);
+	weft__listener *l = f->listeners, *cbs = NULL, **ct = &cbs;
+	f->listeners = NULL;
+	while (l) {
+		weft__listener *next = l->next;
+		if (l->waiter) {
+			l->next = NULL;
+			l->future = NULL;
+			weft__waiter_notify(l->waiter, f);
+		} else {
+			*ct = l;
+			ct = &l->next;
+		}
+		l = next;
+	}
+	*ct = NULL;
+	weft__mu_unlock(&f->lk);
+	while (cbs) {
+		weft__listener *next = cbs->next;
+		run_callback(f, cbs->fn, cbs->arg);
+		free(cbs);
+		cbs = next;
+	}
+}
+
+uint32_t weft__future_publish(weft_future *f, bool cancelled)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	bool dropped = false;
+	for (;;) {
+		if ((cancelled || (s & F_CANCEL_REQ)) && !dropped) {
+			if (s & F_CANCEL_REQ) {
+				/* cancel_running raised the flag and ran its hook
+				 * under lk: once we have had lk, the hook is over. */
+				weft__mu_lock(&f->lk);
+				weft__mu_unlock(&f->lk);
+			}
+			f->code = 0;
+			f->result = NULL;
+			free(f->msg);
+			f->msg = NULL;
+			weft_bytes_free(&f->bytes);
+			dropped = cancelled = true;
+		}
+		uint32_t final = cancelled ? F_CANCELLED : F_FINISHED;
+		/* One RMW that keeps the flags others added meanwhile; release:
+		 * the fields written above go with the final state. */
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | final,
+		                                          memory_order_acq_rel, memory_order_relaxed)) {
+			if (s & F_SLEEPERS)
+				weft__wake(&f->state, INT_MAX, WEFT__PRIVATE);
+			if (s & F_LISTENERS)
+				dispatch(f);
+			return final;
+		}
+	}
+}
+/* PENDING -> RUNNING: 0, WEFT_ECANCELED or WEFT_ESTATE. */
+static int to_running(weft_future *f)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	for (;;) {
+		uint32_t st = s & F_STATE;
+		if (st == F_CANCELLED)
+			return WEFT_ECANCELED;
+		if (st != F_PENDING)
+			return WEFT_ESTATE;
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | F_RUNNING,
+		                                          memory_order_acq_rel, memory_order_relaxed))
+			return 0;
+	}
+}
+
+int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *arg)
+{
+	/* Written before RUNNING is published (release); cancel_running reads
+	 * them only after it saw RUNNING (acquire). An engine starts each of
+	 * its futures once. */
+	f->hooks = hooks;
+	f->impl = arg;
+	return to_running(f);
+}
+
+/* Futures an engine completes itself refuse the implementer's calls. */
+static bool owned(weft_future *f)
+{
+	return atomic_load_explicit(&f->state, memory_order_relaxed) & F_OWNED;
+}
+
+int weft_future_set_running_or_notify_cancel(weft_future *f)
+{
+	if (!f)
+		return WEFT_EINVAL;
+	return owned(f) ? WEFT_ESTATE : to_running(f);
+}
+
+int weft_future_set_result(weft_future *f, void *result)
+{
+	if (!f)
+		return WEFT_EINVAL;
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
+		return WEFT_ESTATE;
+	f->result = result;
+	weft__future_publish(f, false);
+	return 0;
+}
+
+int weft_future_set_result_bytes(weft_future *f, weft_bytes *out)
+{
+	if (!f || !out)
+		return WEFT_EINVAL;
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
+		return WEFT_ESTATE;
+	f->bytes = *out;
+	*out = (weft_bytes){0};
+	weft__future_publish(f, false);
+	return 0;
+}
+
+int weft_future_set_failure(weft_future *f, int code, const char *fmt, ...)
+{
+	if (!f || code >= 0)
+		return WEFT_EINVAL;
+	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
+		return WEFT_ESTATE;
+	int rc = 0;
+	char *msg = NULL;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		if (vasprintf(&msg, fmt, ap) < 0) {
+			msg = NULL;
+			rc = WEFT_ENOMEM;
+		}
+		va_end(ap);
+	}
+	f->code = code;
+	f->msg = msg;
+	weft__future_publish(f, false);
+	return rc;
+}
+
+/* Writes a call's outcome into f: the failure record if weft_fail filled
+ * it (its message is taken over), else code, else the result. */
+static void set_outcome(weft_future *f, int code, const weft__failure *rec, void *result, weft_bytes *out)
+{
+	if (rec && rec->code) {
+		f->code = rec->code;
+		f->msg = rec->msg;
+		((weft__failure *)rec)->msg = NULL;
+	} else if (code < 0) {
+		f->code = code;
+	} else {
+		f->result = result;
+		if (out) {
+			f->bytes = *out;
+			*out = (weft_bytes){0};
+		}
+	}
+}
+
+int weft__future_complete(weft_future *f, int code, const weft__failure *rec, void *result, weft_bytes *out)
+{
+	if (weft__future_claim(f) == UINT32_MAX)
+		return WEFT_ESTATE;
+	set_outcome(f, code, rec, result, out);
+	weft__future_publish(f, false);
+	return 0;
+}
+
+void weft__future_fail(weft_future *f, int code, const char *msg)
+{
+	f->code = code;
+	f->msg = msg ? strdup(msg) : NULL; /* NULL on ENOMEM: weft_strerror stands in */
+	weft__future_publish(f, false);
+}
+
+void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
+                                 weft_bytes *out)
+{
+	set_outcome(f, code, rec, result, out);
+	weft__future_publish(f, false);
+}
+
+void weft__future_set_impl(weft_future *f, void *impl)
+{
+	f->impl = impl;
+}
+
+void *weft__future_impl(const weft_future *f)
+{
+	return f->impl;
+}
+
+/* ---- cancel ------------------------------------------------------------------------------------ */
+
+int weft_future_cancel(weft_future *f)
+{
+	if (!f)
+		return WEFT_EINVAL;
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	for (;;) {
+		uint32_t st = s & F_STATE;
+		if (st == F_CANCELLED)
+			return 0;
+		if (st != F_PENDING)
+			return WEFT_ESTATE;
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s,
+		                                          (s & ~(uint32_t)F_STATE) | F_FINISHING,
+		                                          memory_order_acq_rel, memory_order_acquire))
+			break;
+	}
+	weft__future_publish(f, true);
+	return 0;
+}
+
+int weft_future_cancel_running(weft_future *f)
+{
+	if (!f)
+		return WEFT_EINVAL;
+	for (;;) {
+		uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+		switch (s & F_STATE) {
+		case F_PENDING:
+			if (weft_future_cancel(f) == 0)
+				return 0;
+			continue; /* it started meanwhile */
+		case F_CANCELLED:
+			return 0;
+		case F_FINISHING:
+			return s & F_CANCEL_REQ ? 0 : WEFT_ESTATE;
+		case F_FINISHED:
+			return WEFT_ESTATE;
+		default:
+			break;
+		}
+		weft__mu_lock(&f->lk);
+		s = atomic_load_explicit(&f->state, memory_order_acquire);
+		if ((s & F_STATE) != F_RUNNING) {
+			weft__mu_unlock(&f->lk);
+			continue;
+		}
+		if (!f->hooks || !f->hooks->cancel_running) {
+			weft__mu_unlock(&f->lk);
+			return WEFT_ENOTSUP;
+		}
+		bool first = false;
+		while (!first && !(s & F_CANCEL_REQ) && (s & F_STATE) == F_RUNNING)
+			first = atomic_compare_exchange_weak_explicit(
+			    &f->state, &s, s | F_CANCEL_REQ, memory_order_acq_rel, memory_order_acquire);
+		if (first)
+			f->hooks->cancel_running(f, f->impl);
+		weft__mu_unlock(&f->lk);
+		if (first || (s & F_CANCEL_REQ))
+			return 0;
+		/* It began to finish before the flag went in. */
+	}
+}
+
+/* ---- state and results -------------------------------------------------------------------------- */
+
+bool weft_future_cancelled(const weft_future *f)
+{
+	return f && (atomic_load_explicit(&((weft_future *)f)->state, memory_order_acquire) & F_STATE) ==
+	                F_CANCELLED;
+}
+
+bool weft_future_running(const weft_future *f)
+{
+	if (!f)
+		return false;
+	uint32_t st = atomic_load_explicit(&((weft_future *)f)->state, memory_order_acquire) & F_STATE;
+	return st == F_RUNNING || st == F_FINISHING;
+}
+
+bool weft_future_done(const weft_future *f)
+{
+	return f && weft__fstate_done(atomic_load_explicit(&((weft_future *)f)->state, memory_order_acquire));
+}
+
+/* Spins that are worth it: a tiny task finishes within this. */
+enum { RESULT_SPINS = 64 };
+
+/* Waits until f is final or the deadline; 0 (done, *state set),
+ * WEFT_ETIMEDOUT or WEFT_ECANCELED. */
+static int wait_final(weft_future *f, int64_t deadline, uint32_t *state)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (weft__fstate_done(s)) {
+		*state = s;
+		return 0;
+	}
+	if (deadline != WEFT__NO_DEADLINE && deadline <= weft__now_ns()) {
+		int c = weft__cancel_status();
+		return c == WEFT_ECANCELED ? c : WEFT_ETIMEDOUT;
+	}
+	for (int i = 0; i < RESULT_SPINS; i++) {
+		weft__cpu_relax();
+		s = atomic_load_explicit(&f->state, memory_order_acquire);
+		if (weft__fstate_done(s)) {
+			*state = s;
+			return 0;
+		}
+	}
+	for (;;) {
+		if (!(s & F_SLEEPERS) &&
+		    !atomic_compare_exchange_weak_explicit(&f->state, &s, s | F_SLEEPERS,
+		                                           memory_order_acquire, memory_order_acquire)) {
+			if (weft__fstate_done(s)) {
+				*state = s;
+				return 0;
+			}
+			continue;
+		}
+		s |= F_SLEEPERS;
+		int rc = weft__park(&f->state, s, WEFT__PRIVATE, deadline);
+		s = atomic_load_explicit(&f->state, memory_order_acquire);
+		if (weft__fstate_done(s)) {
+			*state = s;
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+}
+
+/* 0 once f finished (its code is readable), else WEFT_ECANCELED (f
+ * cancelled, or the caller's scope), WEFT_ETIMEDOUT, WEFT_EINVAL. */
+static int wait_for(weft_future *f, double timeout)
+{
+	int64_t deadline;
+	uint32_t s;
+	if (!f || weft__deadline(timeout, &deadline))
+		return WEFT_EINVAL;
+	int rc = wait_final(f, deadline, &s);
+	if (rc)
+		return rc;
+	return (s & F_STATE) == F_CANCELLED ? WEFT_ECANCELED : 0;
+}
+
+int weft_future_result(weft_future *f, double timeout, void **result)
+{
+	int rc = wait_for(f, timeout);
+	if (!rc)
+		rc = f->code;
+	if (!rc && result)
+		*result = f->result;
+	return rc;
+}
+
+int weft_future_result_bytes(weft_future *f, double timeout, const void **data, size_t *len)
+{
+	int rc = wait_for(f, timeout);
+	if (!rc)
+		rc = f->code;
+	if (!rc && data)
+		*data = f->bytes.data;
+	if (!rc && len)
+		*len = f->bytes.len;
+	return rc;
+}
+
+int weft_future_exception(weft_future *f, double timeout, int *code)
+{
+	int rc = wait_for(f, timeout);
+	if (!rc && code)
+		*code = f->code;
+	return rc;
+}
+
+const char *weft_future_error_message(const weft_future *f)
+{
+	if (!f)
+		return "";
+	uint32_t st = atomic_load_explicit(&((weft_future *)f)->state, memory_order_acquire) & F_STATE;
+	if (st == F_CANCELLED)
+		return weft_strerror(WEFT_ECANCELED);
+	if (st != F_FINISHED || !f->code)
+		return "";
+	return f->msg ? f->msg : weft_strerror(f->code);
+}
+
+/* ---- listeners ------------------------------------------------------------------------------------ */
+
+/* Lists l on f unless f is done: 0 listed, 1 already done. Caller holds
+ * nothing; takes lk. */
+int weft__future_listen(weft_future *f, weft__listener *l)
+{
+	weft__mu_lock(&f->lk);
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	for (;;) {
+		if (weft__fstate_done(s)) {
+			weft__mu_unlock(&f->lk);
+			return 1;
+		}
+		if ((s & F_LISTENERS) ||
+		    atomic_compare_exchange_weak_explicit(&f->state, &s, s | F_LISTENERS,
+		                                          memory_order_acq_rel, memory_order_acquire))
+			break;
+	}
+	l->next = NULL;
+	l->future = f;
+	weft__listener **tail = &f->listeners; /* a few at most: walk */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = l;
+	weft__mu_unlock(&f->lk);
+	return 0;
+}
+
+/* Removes a waiter's node if the completer has not detached it yet. After
+ * this returns, no completer touches l. */
+void weft__future_unlisten(weft_future *f, weft__listener *l)
+{
+	weft__mu_lock(&f->lk);
+	for (weft__listener **p = &f->listeners; *p; p = &(*p)->next) {
+		if (*p == l) {
+			*p = l->next;
+			break;
+		}
+	}
+	weft__mu_unlock(&f->lk);
+}
+
+int weft_future_add_done_callback(weft_future *f, weft_future_callback fn, void *arg)
+{
+	if (!f || !fn)
+		return WEFT_EINVAL;
+	weft__listener *l = malloc(sizeof *l);
+	if (!l)
+		return WEFT_ENOMEM;
+	*l = (weft__listener){.fn = fn, .arg = arg};
+	if (weft__future_listen(f, l) == 0)
+		return 0;
+	free(l);
+	run_callback(f, fn, arg);
+	return 0;
+}

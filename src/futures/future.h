@@ -1,0 +1,124 @@
+/* src/futures/future.h - the future's insides, shared by the files of the
+ * futures module (never by other modules: they use executor.h).
+ *
+ * The state word holds the state and three flags, so that completing a
+ * future that nobody waits on is two atomic operations and no lock:
+ *
+ *   PENDING -> RUNNING -> FINISHING -> FINISHED
+ *      \          (cancel_running: FINISHING -> CANCELLED)
+ *       `-> CANCELLED
+ *
+ * FINISHING is the completer's claim: whoever moves the word there alone
+ * writes the result fields, then publishes FINISHED (or CANCELLED) with a
+ * release RMW that keeps the flags others set meanwhile. Readers load the
+ * word with acquire and read the fields once they see a final state.
+ *
+ * Flags: SLEEPERS -- a thread sleeps on the word (weft_future_result), the
+ * completer wakes all; LISTENERS -- callbacks or waiters are listed, the
+ * completer takes lk and dispatches; CANCEL_REQ -- cancel_running was asked
+ * while running, the hook ran under lk. A flag is only ever added to a word
+ * that is not final (CAS), so a completer that saw no flag owes nothing.
+ * F_TASK says what a pool runs; F_OWNED marks a pool future, which only
+ * its worker completes (no claim needed: one RMW to finish it).
+ */
+#ifndef WEFT_FUTURES_FUTURE_H
+#define WEFT_FUTURES_FUTURE_H
+
+#include "core/core.h"
+#include "futures/executor.h"
+#include "futures/lock.h"
+
+#include <weft/futures.h>
+
+enum {
+	F_PENDING = 0,
+	F_RUNNING = 1,
+	F_FINISHING = 2,
+	F_FINISHED = 3,
+	F_CANCELLED = 4,
+	F_STATE = 7,
+	F_SLEEPERS = 8,
+	F_LISTENERS = 16,
+	F_CANCEL_REQ = 32,
+	F_TASK = 64,   /* a byte task (set before the future is shared) */
+	F_OWNED = 128, /* completed by its engine only: set_* refuse it */
+};
+
+static inline bool weft__fstate_done(uint32_t s)
+{
+	return (s & F_STATE) >= F_FINISHED;
+}
+
+typedef struct weft__waiter weft__waiter;
+
+/* A callback (waiter NULL) or a wait()/as_completed() registration, in the
+ * future's list. Callback nodes belong to the list; waiter nodes belong to
+ * their waiter, which unlinks them under lk before freeing them. */
+typedef struct weft__listener {
+	struct weft__listener *next;
+	weft__waiter *waiter;
+	weft_future_callback fn;
+	void *arg;
+	weft_future *future; /* for waiters: whose list this node is in */
+} weft__listener;
+
+struct weft_future {
+	weft__job job; /* first: an executor queues the future itself */
+	_Atomic uint32_t state;
+	_Atomic uint32_t refs;
+	weft__mu lk; /* listeners; the cancel_running handshake */
+	int code;    /* failure code, 0 = none (valid once final) */
+	char *msg;
+	void *result;
+	weft_bytes bytes; /* a byte task's input until it runs, then its output */
+	weft__listener *listeners;
+	const weft__future_hooks *hooks; /* set while running, read under lk */
+	void *impl;                      /* the engine's (the pool: the call's token) */
+	/* What a thread pool runs (F_TASK tells which). */
+	union {
+		void *(*fn)(void *);
+		weft_task_fn task;
+	} call;
+	void *arg;
+	void *ctx; /* the contextvars snapshot the call runs in (a reference) */
+};
+
+/* 112 bytes: small enough for malloc's fast bins, under two cache lines. */
+_Static_assert(sizeof(struct weft_future) <= 112, "keep futures small");
+
+/* Allocates a pending future with `refs` references (from the calling
+ * thread's cache of freed futures when it has one). NULL: out of memory. */
+weft_future *weft__future_alloc(uint32_t refs);
+
+/* Claims f for completion: from PENDING or RUNNING to FINISHING. Returns
+ * the old word, or UINT32_MAX when f is already finishing or done. */
+uint32_t weft__future_claim(weft_future *f);
+
+/* Publishes a claimed (or owned and running) future as FINISHED, or
+ * CANCELLED when cancelled is set or CANCEL_REQ was raised; wakes
+ * sleepers, notifies waiters and runs the callbacks. Returns the final
+ * state. */
+uint32_t weft__future_publish(weft_future *f, bool cancelled);
+
+/* Lists a waiter's node on f: 0, or 1 when f is already done (not
+ * listed). */
+int weft__future_listen(weft_future *f, weft__listener *l);
+
+/* Unlists it if the completer has not taken it yet; afterwards no
+ * completer touches l. */
+void weft__future_unlisten(weft_future *f, weft__listener *l);
+
+/* Called by a completer, under f's lk, for each waiter listed on f. */
+void weft__waiter_notify(weft__waiter *w, weft_future *f);
+
+/* Fails a claimed future with code and a copy of msg. */
+void weft__future_fail(weft_future *f, int code, const char *msg);
+
+/* Completes an F_OWNED running future (the pool's worker). */
+void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
+                                 weft_bytes *out);
+
+/* Reports a failed done callback on stderr (as Python's logger does). */
+void weft__report_callback_failure(weft_future *f, int code, const char *msg);
+
+#endif

@@ -1,0 +1,49 @@
+/* Vyukov's intrusive MPSC queue (injector.h). The stub node keeps the list
+ * non-empty so that producers never touch the consumer's head: when the
+ * consumer takes the last real job it re-queues the stub behind it. */
+#include "futures/injector.h"
+
+#include <sched.h>
+
+void weft__injector_init(weft__injector *q)
+{
+	atomic_init(&q->stub.next, NULL);
+	q->stub.run = NULL;
+	atomic_init(&q->tail, &q->stub);
+	q->head = &q->stub;
+	atomic_init(&q->lk, 0);
+}
+
+void weft__injector_lock(weft__injector *q)
+{
+	while (!weft__injector_trylock(q))
+		sched_yield();
+}
+
+weft__job *weft__injector_pop(weft__injector *q)
+{
+	weft__job *head = q->head;
+	weft__job *next = atomic_load_explicit(&head->next, memory_order_acquire);
+	if (head == &q->stub) {
+		if (!next)
+			return NULL;
+		q->head = next;
+		head = next;
+		next = atomic_load_explicit(&next->next, memory_order_acquire);
+	}
+	if (next) {
+		q->head = next;
+		return head;
+	}
+	/* head is the last linked job: unless a producer already swapped the
+	 * tail past it, put the stub behind it so it can be taken. */
+	if (atomic_load_explicit(&q->tail, memory_order_acquire) != head)
+		return NULL;
+	weft__injector_push(q, &q->stub);
+	next = atomic_load_explicit(&head->next, memory_order_acquire);
+	if (next) {
+		q->head = next;
+		return head;
+	}
+	return NULL;
+}

@@ -1,0 +1,313 @@
+/* Connections: length-prefixed messages over an AF_UNIX stream socketpair.
+ *
+ * A frame is an 8-byte length and the payload, sent with one sendmsg. The
+ * receiver reads the header, and only then the payload: when the payload
+ * does not fit the caller's buffer the header is kept in the connection
+ * (have_hdr) and the payload stays in the socket for a later call. Stream
+ * sockets rather than SOCK_SEQPACKET: a packet may not exceed the socket
+ * buffer (~200 KiB), a frame may be any size; both cost two reads per
+ * message here. */
+#include "multiprocessing/mp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct weft_connection {
+	int fd;
+	bool readable, writable;
+	bool have_hdr; /* hdr_len was read; its payload was not */
+	uint64_t hdr_len;
+};
+
+static int make(weft_connection **out, int fd, bool r, bool w)
+{
+	weft_connection *c = calloc(1, sizeof *c);
+	if (!c)
+		return WEFT_ENOMEM;
+	c->fd = fd;
+	c->readable = r;
+	c->writable = w;
+	*out = c;
+	return 0;
+}
+
+int weft_pipe(weft_connection **a, weft_connection **b, const weft_pipe_opts *opts)
+{
+	if (!a || !b)
+		return WEFT_EINVAL;
+	bool one_way = opts && opts->one_way;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	if (one_way) {
+		shutdown(sv[0], SHUT_WR);
+		shutdown(sv[1], SHUT_RD);
+	}
+	int rc = make(a, sv[0], true, !one_way);
+	if (!rc && (rc = make(b, sv[1], !one_way, true)))
+		free(*a);
+	if (rc) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return rc;
+}
+
+int weft_connection_from_fd(weft_connection **out, int fd, bool readable, bool writable)
+{
+	if (!out || fd < 0 || (!readable && !writable))
+		return WEFT_EINVAL;
+	int type;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM)
+		return WEFT_EBADF;
+	return make(out, fd, readable, writable);
+}
+
+/* Waits for events on c->fd: >0 ready, or ETIMEDOUT/ECANCELED/-errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	return weft__poll(&pfd, 1, deadline);
+}
+
+int weft_connection_send_bytes(weft_connection *c, const void *data, size_t len, double timeout)
+{
+	int64_t deadline;
+	if (!c || (!data && len) || weft__deadline(timeout, &deadline))
+		return WEFT_EINVAL;
+	if (!c->writable)
+		return WEFT_EBADF;
+	uint64_t hdr = len;
+	struct iovec iov[2] = {{&hdr, sizeof hdr}, {(void *)data, len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	size_t sent = 0, total = sizeof hdr + len;
+	while (sent < total) {
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			sent += (size_t)w;
+			/* advance the iovecs past what went out */
+			while (mh.msg_iovlen && (size_t)w >= mh.msg_iov->iov_len) {
+				w -= (ssize_t)mh.msg_iov->iov_len;
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			}
+			if (mh.msg_iovlen) {
+				mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + w;
+				mh.msg_iov->iov_len -= (size_t)w;
+			}
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN)
+			return errno == ECONNRESET ? WEFT_EPIPE : -errno;
+		if (sent == 0) {
+			int rc = wait_fd(c->fd, POLLOUT, deadline);
+			if (rc < 0)
+				return rc;
+		} else {
+			/* Begun: finish regardless of timeout and cancel scopes. */
+			struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes of a frame that has begun (blocking: the sender
+ * finishes what it started). 0, EIO (EOF mid-frame), -errno. */
+static int read_rest(int fd, char *p, size_t len)
+{
+	while (len) {
+		ssize_t r = recv(fd, p, len, MSG_WAITALL);
+		if (r > 0) {
+			p += r;
+			len -= (size_t)r;
+		} else if (r == 0) {
+			return WEFT_EIO;
+		} else if (errno != EINTR) {
+			return errno == ECONNRESET ? WEFT_EIO : -errno;
+		}
+	}
+	return 0;
+}
+
+/* Makes c->hdr_len the next message's length. */
+static int read_header(weft_connection *c, int64_t deadline)
+{
+	if (!c->readable)
+		return WEFT_EBADF;
+	if (c->have_hdr)
+		return 0;
+	/* Untimed and outside every cancel scope: a blocking read is the
+	 * whole wait (one system call instead of three). */
+	int flags = deadline == WEFT__NO_DEADLINE && !weft__in_cancel_scope() ? MSG_WAITALL : MSG_DONTWAIT;
+	for (;;) {
+		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, flags);
+		if (r == 0)
+			return WEFT_EEOF;
+		if (r > 0) {
+			int rc = read_rest(c->fd, (char *)&c->hdr_len + r, sizeof c->hdr_len - (size_t)r);
+			if (rc)
+				return rc;
+			c->have_hdr = true;
+			return 0;
+		}
+		if (errno == ECONNRESET)
+			return WEFT_EEOF;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (errno == EAGAIN) {
+			int rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc < 0)
+				return rc;
+		}
+	}
+}
+
+int weft_connection_recv_bytes_into(weft_connection *c, void *buf, size_t cap, size_t *len, double timeout)
+{
+	int64_t deadline;
+	if (!c || (!buf && cap) || !len || weft__deadline(timeout, &deadline))
+		return WEFT_EINVAL;
+	int rc = read_header(c, deadline);
+	if (rc)
+		return rc;
+	*len = c->hdr_len;
+	if (c->hdr_len > cap)
+		return WEFT_EMSGSIZE;
+	c->have_hdr = false;
+	return read_rest(c->fd, buf, c->hdr_len);
+}
+
+int weft_connection_recv_bytes(weft_connection *c, weft_bytes *out, size_t maxlength, double timeout)
+{
+	int64_t deadline;
+	if (!c || !out || weft__deadline(timeout, &deadline))
+		return WEFT_EINVAL;
+	int rc = read_header(c, deadline);
+	if (rc)
+		return rc;
+	if ((maxlength && c->hdr_len > maxlength) || c->hdr_len > SIZE_MAX / 2)
+		return WEFT_EMSGSIZE;
+	void *data = NULL;
+	if (c->hdr_len && !(data = malloc(c->hdr_len)))
+		return WEFT_ENOMEM;
+	c->have_hdr = false;
+	rc = read_rest(c->fd, data, c->hdr_len);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	free(out->data);
+	out->data = data;
+	out->len = c->hdr_len;
+	return 0;
+}
+
+int weft_connection_poll(weft_connection *c, double timeout)
+{
+	int64_t deadline;
+	if (!c || weft__deadline(timeout, &deadline))
+		return WEFT_EINVAL;
+	if (!c->readable)
+		return WEFT_EBADF;
+	if (c->have_hdr)
+		return 0;
+	int rc = wait_fd(c->fd, POLLIN, deadline);
+	return rc < 0 ? rc : 0;
+}
+
+int weft_connection_fileno(const weft_connection *c)
+{
+	return c ? c->fd : WEFT_EINVAL;
+}
+
+void weft_connection_close(weft_connection *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+/* ---- framed output without blocking (mp.h) ----------------------------------------- */
+
+int weft__frameq_push(weft__frameq *q, const void *data, size_t len)
+{
+	if (q->head == q->n)
+		q->head = q->n = q->off = 0;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		struct weft__frame *f = realloc(q->f, cap * sizeof *f);
+		if (!f)
+			return WEFT_ENOMEM;
+		q->f = f;
+		q->cap = cap;
+	}
+	q->f[q->n++] = (struct weft__frame){len, data};
+	return 0;
+}
+
+int weft__frameq_send(weft_connection *c, weft__frameq *q)
+{
+	enum { MAX_IOV = 64 };
+	while (q->head < q->n) {
+		/* Gather up to MAX_IOV pieces, the first one cut by off. */
+		struct iovec iov[MAX_IOV];
+		int k = 0;
+		size_t skip = q->off;
+		for (size_t i = q->head; i < q->n && k + 2 <= MAX_IOV; i++) {
+			struct weft__frame *f = &q->f[i];
+			if (skip < sizeof f->hdr)
+				iov[k++] = (struct iovec){(char *)&f->hdr + skip, sizeof f->hdr - skip};
+			size_t dskip = skip > sizeof f->hdr ? skip - sizeof f->hdr : 0;
+			if (f->hdr > dskip)
+				iov[k++] = (struct iovec){(char *)f->data + dskip, f->hdr - dskip};
+			skip = 0;
+		}
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return WEFT_EAGAIN;
+			return errno == ECONNRESET ? WEFT_EPIPE : -errno;
+		}
+		/* Advance past whole frames, then into the next one. */
+		size_t left = (size_t)w;
+		while (left && q->head < q->n) {
+			size_t total = sizeof(uint64_t) + q->f[q->head].hdr;
+			size_t rest = total - q->off;
+			if (left < rest) {
+				q->off += left;
+				left = 0;
+			} else {
+				left -= rest;
+				q->head++;
+				q->off = 0;
+			}
+		}
+	}
+	q->head = q->n = q->off = 0;
+	return 0;
+}
+
+void weft__frameq_clear(weft__frameq *q)
+{
+	q->head = q->n = q->off = 0;
+}
+
+void weft__frameq_free(weft__frameq *q)
+{
+	free(q->f);
+	*q = (weft__frameq){0};
+}
