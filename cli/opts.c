@@ -199,7 +199,9 @@ static void usage_error(const char *fmt, const char *what)
 	die("%s (see weft --help)", b.s);
 }
 
-static const optdef *find_long(const char *name, size_t len)
+/* The option named name[0..len), or a unique abbreviation of one (as
+ * Getopt::Long allows); NULL when none, *ambiguous when several. */
+static const optdef *find_long(const char *name, size_t len, bool *ambiguous)
 {
 	const optdef *hit = NULL;
 	int nhit = 0;
@@ -213,6 +215,7 @@ static const optdef *find_long(const char *name, size_t len)
 			nhit++;
 		hit = &table[i];
 	}
+	*ambiguous = nhit > 1;
 	return nhit == 1 ? hit : NULL;
 }
 
@@ -614,11 +617,12 @@ void opts_parse(options *o, int argc, char **argv)
 		if (a[1] == '-') {
 			const char *name = a + 2, *eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			const optdef *d = find_long(name, len);
+			bool ambiguous;
+			const optdef *d = find_long(name, len, &ambiguous);
 			if (!d) {
 				sbuf b = {0};
 				sb_add(&b, a, eq ? (size_t)(eq - a) : strlen(a));
-				usage_error("unknown option '%s'", b.s);
+				usage_error(ambiguous ? "ambiguous option '%s'" : "unknown option '%s'", b.s);
 			}
 			const char *v = NULL;
 			if (d->has_arg) {

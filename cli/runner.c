@@ -7,6 +7,7 @@
 #include "job.h"
 #include "joblog.h"
 #include "output.h"
+#include "procenv.h"
 #include "progress.h"
 #include "util.h"
 
@@ -19,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define SIGNAL_GRACE 0.5 /* seconds between passing on a signal and SIGKILL */
@@ -453,67 +452,6 @@ static void on_signal(runner *r, int signo)
 	}
 }
 
-static void setup_signals(runner *r)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		struct sigaction sa;
-		/* A signal ignored when we started (nohup, a background job of
-		 * a non-interactive shell) stays ignored. */
-		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			continue;
-		sigaddset(&set, sigs[i]);
-	}
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r->sigfd < 0)
-		die("cannot set up signal handling: %s", strerror(errno));
-	set_wait_interrupt(r->sigfd);
-	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
-}
-
-/* When stdout is a pipe that only weft writes to (jobs never get it unless
- * -u), it is made non-blocking, so that a reader that stops reading cannot
- * keep weft from handling a signal (see wait_writable). The flags are
- * restored at exit. */
-static int stdout_flags = -1;
-
-static void restore_stdout(void)
-{
-	if (stdout_flags >= 0)
-		(void)fcntl(1, F_SETFL, stdout_flags);
-	stdout_flags = -1;
-}
-
-static void nonblocking_stdout(const options *o)
-{
-	struct stat st;
-	if (o->out == OUT_UNGROUP || o->results || fstat(1, &st) < 0 || !S_ISFIFO(st.st_mode))
-		return;
-	int fl = fcntl(1, F_GETFL);
-	if (fl < 0 || (fl & O_NONBLOCK))
-		return;
-	if (fcntl(1, F_SETFL, fl | O_NONBLOCK) == 0) {
-		stdout_flags = fl;
-		atexit(restore_stdout);
-	}
-}
-
-/* Ends weft by the signal that interrupted it. */
-static _Noreturn void die_by_signal(int signo)
-{
-	restore_stdout();
-	signal(signo, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, signo);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(signo);
-	_exit(128 + signo);
-}
-
 /* ---- the loop ------------------------------------------------------------ */
 
 typedef struct watch {
@@ -627,17 +565,6 @@ static int exit_status(const runner *r)
 	return r->failed > 101 ? 101 : (int)r->failed;
 }
 
-/* Each running job holds a few descriptors, and with -k every finished
- * job waiting for its turn holds one or two: use all the kernel allows. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int run(const options *o)
 {
 	runner r = {.o = o, .next_seq = 1, .sigfd = -1};
@@ -650,7 +577,7 @@ int run(const options *o)
 		memcpy(r.termseq, default_termseq, sizeof default_termseq);
 		r.ntermseq = 4;
 	}
-	raise_fd_limit();
+	fd_limit_raise();
 	int ncpu = weft__cpu_count();
 	/* Knowing the number of jobs needs all of the input first. */
 	bool need_total = o->bar || o->eta || o->progress || o->halt_pct || o->xmode != XM_NONE;
@@ -679,8 +606,8 @@ int run(const options *o)
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (r.devnull < 0)
 		die("cannot open /dev/null: %s", strerror(errno));
-	setup_signals(&r);
-	nonblocking_stdout(o);
+	r.sigfd = signals_setup();
+	stdout_nonblocking(o);
 
 	loop(&r);
 	/* A signal that came after the last poll (while printing) still ends
@@ -709,7 +636,7 @@ int run(const options *o)
 	free(r.rt);
 	close(r.devnull);
 	close(r.sigfd);
-	restore_stdout();
+	stdout_restore();
 	if (r.signo)
 		die_by_signal(r.signo);
 	if (broken)
