@@ -37,8 +37,9 @@
  * Exit: when main returns or exit() is called, weft joins the non-daemon
  * threads it started before the process ends (Python's interpreter
  * shutdown); daemon threads are abandoned. The join runs as an atexit
- * handler registered when the first thread starts, so handlers registered
- * after that run before it, those registered before run after it.
+ * handler registered when the first non-daemon thread starts, so handlers
+ * registered after that run before it, those registered before run after
+ * it.
  * _exit() and quick_exit() join nothing.
  *
  * Python names: Thread -> weft_thread + weft_thread_start; start_new_thread
