@@ -11,6 +11,7 @@
  *   weft/multiprocessing/lock.h        a robust process-shared Lock
  *   weft/multiprocessing/queue.h       Queue, JoinableQueue, SimpleQueue
  *   weft/multiprocessing/shared.h      SharedMemory, Value, Array
+ *   weft/multiprocessing/pool.h        Pool (apply, map, imap, starmap, ...)
  *   weft/multiprocessing/ppexec.h      ProcessPoolExecutor
  *
  * Fork behaviour: a forked child (a weft process or any fork()) starts with
@@ -25,6 +26,7 @@
 
 #include <weft/multiprocessing/connection.h>
 #include <weft/multiprocessing/lock.h>
+#include <weft/multiprocessing/pool.h>
 #include <weft/multiprocessing/ppexec.h>
 #include <weft/multiprocessing/process.h>
 #include <weft/multiprocessing/queue.h>

@@ -129,9 +129,8 @@ WEFT_EXTERN bool weft_thread_is_alive(const weft_thread *t);
 WEFT_EXTERN const char *weft_thread_name(const weft_thread *t);
 
 /* Renames the thread (copying name); a thread weft started that is alive
- * also gets the OS thread name (its first 15 bytes, cut at a UTF-8
- * character boundary), as it does at start when .name is given (default
- * names leave the OS name as inherited). EINVAL (NULL), ESTATE (never
+ * also gets it as its OS thread name, as at its start (the first 15 bytes,
+ * cut at a UTF-8 character boundary). EINVAL (NULL), ESTATE (never
  * started), ENOMEM. */
 WEFT_EXTERN int weft_thread_set_name(weft_thread *t, const char *name);
 

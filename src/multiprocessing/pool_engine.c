@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- units ------------------------------------------------------------------------------- */
@@ -214,6 +215,11 @@ void weft__mpe_exit_hook(void)
 
 /* ---- lifetime ---------------------------------------------------------------------------------- */
 
+static size_t pages_size(const weft__mpe *e)
+{
+	return (size_t)e->o.workers * sizeof(mpw_progress);
+}
+
 int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 {
 	if (!out || !o || o->workers < 1 || o->max_tasks < 0)
@@ -229,11 +235,15 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 	pthread_mutex_init(&e->mu, NULL);
 	e->pids = calloc((size_t)o->workers, sizeof *e->pids);
 	e->slots = calloc((size_t)o->workers, sizeof *e->slots);
+	e->zfd = e->zfd_child = -1;
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!e->pids || !e->slots || e->evfd < 0) {
+	e->pages = mmap(NULL, pages_size(e), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!e->pids || !e->slots || e->evfd < 0 || e->pages == MAP_FAILED) {
 		int rc = e->evfd < 0 ? -errno : WEFT_ENOMEM;
 		if (e->evfd >= 0)
 			close(e->evfd);
+		if (e->pages != MAP_FAILED)
+			munmap(e->pages, pages_size(e));
 		free(e->pids);
 		free(e->slots);
 		free(e);
@@ -279,6 +289,7 @@ void weft__mpe_release(weft__mpe *e)
 	}
 	weft__mpe_fd_del(e->evfd);
 	close(e->evfd);
+	munmap(e->pages, pages_size(e));
 	pthread_mutex_destroy(&e->mu);
 	free(e->broken_msg);
 	free(e->pids);
@@ -313,6 +324,9 @@ static int start_thread(weft__mpe *e)
 {
 	if (e->thread_started)
 		return 0;
+	int zrc = weft__zyg_start(e); /* from this thread, not the manager */
+	if (zrc)
+		return zrc;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -321,6 +335,7 @@ static int start_thread(weft__mpe *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		atomic_fetch_sub(&e->refs, 1);
+		weft__zyg_stop(e);
 		return rc == EAGAIN ? WEFT_EAGAIN : WEFT_ENOMEM;
 	}
 	e->thread_started = true;
@@ -332,6 +347,9 @@ int weft__mpe_start(weft__mpe *e)
 	pthread_mutex_lock(&e->mu);
 	int rc = start_thread(e);
 	pthread_mutex_unlock(&e->mu);
+	/* As Python's Pool(): the workers exist when the constructor returns. */
+	while (!rc && !atomic_load_explicit(&e->filled, memory_order_acquire))
+		weft__futex_wait(&e->filled, 0, WEFT__PRIVATE, WEFT__NO_DEADLINE);
 	return rc;
 }
 
@@ -431,6 +449,15 @@ int weft__mpe_pids(weft__mpe *e, pid_t *out, size_t cap, size_t *count)
 	pthread_mutex_unlock(&e->mu);
 	*count = n;
 	return 0;
+}
+
+const char *weft__mpe_broken_reason(weft__mpe *e)
+{
+	/* Written once by the manager before it sets broken under mu. */
+	pthread_mutex_lock(&e->mu);
+	const char *r = e->broken && e->broken_msg ? e->broken_msg : "";
+	pthread_mutex_unlock(&e->mu);
+	return r;
 }
 
 int weft__mpe_workers(const weft__mpe *e)

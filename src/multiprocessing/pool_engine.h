@@ -125,6 +125,9 @@ bool weft__mpe_foreign(const weft__mpe *e);
 /* The pids of the live workers: stores min(cap, count) of them. */
 int weft__mpe_pids(weft__mpe *e, pid_t *out, size_t cap, size_t *count);
 
+/* Why the pool broke ("" if it did not); valid while e is. */
+const char *weft__mpe_broken_reason(weft__mpe *e);
+
 /* For tests and docs: the worker count. */
 int weft__mpe_workers(const weft__mpe *e);
 

@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { BUDGET_NS = 1000000 };
@@ -201,61 +201,75 @@ static void break_pool(weft__mpe *e, const char *fmt, ...)
 
 /* ---- workers ----------------------------------------------------------------------------------------- */
 
-static void worker_entry(void *cfg)
+static void kill_worker(mpe_slot *s)
 {
-	weft__mpw_main(cfg);
+	/* Through a pidfd: the fork server reaps it, so its pid stays ours
+	 * until then, and a dead one gives ESRCH. */
+	if (s->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+}
+
+/* Records the fork server's report of a death; on_death handles it. */
+static void note_died(weft__mpe *e, const mpz_msg *m)
+{
+	if (m->slot >= (uint32_t)e->o.workers)
+		return;
+	mpe_slot *s = &e->slots[m->slot];
+	if (s->state != S_EMPTY && s->pid == m->pid) {
+		s->dead = true;
+		s->status = m->status;
+	}
+}
+
+/* The fork server is gone: its workers cannot be watched any more. */
+static void lost_server(weft__mpe *e)
+{
+	break_pool(e, "the process pool's fork server died; the pool is not usable anymore");
+	for (int i = 0; i < e->o.workers; i++) {
+		mpe_slot *s = &e->slots[i];
+		if (s->state != S_EMPTY && !s->dead) {
+			kill_worker(s);
+			s->dead = true;
+			s->status = -SIGKILL;
+		}
+	}
 }
 
 static int start_worker(weft__mpe *e, int idx)
 {
 	mpe_slot *s = &e->slots[idx];
-	mpw_progress *prog =
-	    mmap(NULL, sizeof *prog, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (prog == MAP_FAILED)
-		return WEFT_ENOMEM;
+	atomic_store(&e->pages[idx].running, 0);
 	weft_connection *mine, *theirs;
 	int rc = weft_pipe(&mine, &theirs, NULL);
-	if (rc) {
-		munmap(prog, sizeof *prog);
+	if (rc)
 		return rc;
-	}
 	int fd = weft_connection_fileno(mine);
-	weft__mpe_fd_add(fd); /* closed in the child (and in every other child) */
-	unsigned n = ++e->next_number;
-	char name[80], ident[16];
-	snprintf(name, sizeof name, "%s-%u", e->o.name, n);
-	snprintf(ident, sizeof ident, "%u", n);
-	weft__mpw_cfg cfg = {
-	    .conn = theirs,
-	    .prog = prog,
-	    .max_tasks = e->o.max_tasks,
-	    .initializer = e->o.initializer,
-	    .initarg = e->o.initarg,
-	    .mask = &e->child_mask,
-	};
-	mp_child_desc d = {
-	    .name = name,
-	    .identity = ident,
-	    .daemon = e->o.daemon,
-	    .parent_pid = getpid(),
-	    .task = "",
-	    .child_setup = worker_entry,
-	    .setup_ctx = &cfg,
-	};
-	weft_process *p;
-	rc = weft__mp_start(&p, &d, WEFT_START_FORK);
+	weft__mpe_fd_add(fd); /* closed in every forked child */
+	rc = weft__zyg_request(e, idx, ++e->next_number, weft_connection_fileno(theirs));
 	weft_connection_close(theirs);
+	mpz_msg m = {0};
+	while (!rc) {
+		rc = weft__zyg_recv(e, &m, true);
+		if (!rc && m.type == Z_FORKED && m.slot == (uint32_t)idx)
+			break;
+		if (!rc)
+			note_died(e, &m);
+	}
+	if (!rc && m.pid <= 0)
+		rc = m.status < 0 ? m.status : WEFT_EAGAIN;
 	if (rc) {
 		weft__mpe_fd_del(fd);
 		weft_connection_close(mine);
-		munmap(prog, sizeof *prog);
+		if (rc == WEFT_EEOF || rc == WEFT_EPIPE)
+			lost_server(e);
 		return rc;
 	}
 	weft__frameq out = s->out; /* keep its memory */
 	weft__frameq_clear(&out);
-	*s = (mpe_slot){.state = S_STARTING, .proc = p, .conn = mine, .out = out, .prog = prog};
+	*s = (mpe_slot){
+	    .state = S_STARTING, .pid = m.pid, .pidfd = weft__pidfd_open(m.pid), .conn = mine, .out = out};
 	pthread_mutex_lock(&e->mu);
-	e->pids[idx] = weft_process_pid(p);
+	e->pids[idx] = m.pid;
 	pthread_mutex_unlock(&e->mu);
 	return 0;
 }
@@ -335,6 +349,7 @@ static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 		case MPW_READY:
 			if (s->state == S_STARTING)
 				s->state = S_READY;
+			e->start_deaths = 0;
 			break;
 		case MPW_INITFAIL:
 			break_pool(e,
@@ -373,7 +388,7 @@ static void read_replies(weft__mpe *e, mpe_slot *s, weft_bytes *m)
 		if (rc || !handle_reply(e, s, m->data, m->len)) {
 			s->eof = true; /* wait for the sentinel */
 			if (rc != WEFT_EEOF)
-				weft_process_kill(s->proc); /* it talks nonsense */
+				kill_worker(s); /* it talks nonsense */
 		}
 	}
 }
@@ -391,18 +406,19 @@ static void describe(char *buf, size_t cap, int status)
 static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 {
 	mpe_slot *s = &e->slots[idx];
-	read_replies(e, s, m);                    /* what it said before it died still counts */
-	weft_process_join(s->proc, WEFT_FOREVER); /* the sentinel fired: prompt */
-	int status = 0;
-	weft_process_exitcode(s->proc, &status);
-	pid_t pid = weft_process_pid(s->proc);
+	mpw_progress *prog = &e->pages[idx];
+	read_replies(e, s, m); /* what it said before it died still counts */
+	pid_t pid = s->pid;
 	char how[96];
-	describe(how, sizeof how, status);
-	if (s->state == S_STARTING)
+	describe(how, sizeof how, s->status);
+	/* Dying before it is ready is the initializer's doing (or the
+	 * system's): try again, but not forever. */
+	if (s->state == S_STARTING && ++e->start_deaths >= 3)
 		break_pool(
 		    e,
-		    "a worker process (pid %d) %s in its initializer; the process pool is not usable anymore",
-		    (int)pid, how);
+		    "worker processes keep dying before they are ready (the last, pid %d, %s%s); the process "
+		    "pool is not usable anymore",
+		    (int)pid, how, e->o.initializer ? " in its initializer" : "");
 
 	/* The item it was running fails; every other unfinished one goes
 	 * back to the queue (those it finished but whose results it had not
@@ -412,12 +428,14 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	 * keep dying outside of any item fails its next item after a few. */
 	weft__mpu *bu = NULL;
 	size_t bi = 0;
-	if (atomic_load_explicit(&s->prog->running, memory_order_acquire)) {
-		bu = unit_at(s, atomic_load_explicit(&s->prog->seq, memory_order_relaxed));
-		bi = (size_t)atomic_load_explicit(&s->prog->item, memory_order_relaxed);
+	if (atomic_load_explicit(&prog->running, memory_order_acquire)) {
+		bu = unit_at(s, atomic_load_explicit(&prog->seq, memory_order_relaxed));
+		bi = (size_t)atomic_load_explicit(&prog->item, memory_order_relaxed);
 		if (bu && (bi >= bu->n || bu->settled[bi]))
 			bu = NULL;
-		if (bu && s->killed && (s->run_seq != atomic_load(&s->prog->seq) || s->run_item != bi))
+		if (bu && s->killed &&
+		    (s->run_seq != atomic_load_explicit(&prog->seq, memory_order_relaxed) ||
+		     s->run_item != bi))
 			bu = NULL;
 	} else if (s->wn && ++s->win[s->wh]->deaths >= 3) {
 		bu = s->win[s->wh];
@@ -467,8 +485,8 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	pthread_mutex_unlock(&e->mu);
 	weft__mpe_fd_del(weft_connection_fileno(s->conn));
 	weft_connection_close(s->conn);
-	weft_process_free(s->proc);
-	munmap(s->prog, sizeof *s->prog);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	weft__frameq out = s->out;
 	weft__frameq_clear(&out);
 	*s = (mpe_slot){.state = S_EMPTY, .out = out};
@@ -507,7 +525,7 @@ static void fail_everything(weft__mpe *e, int code, const char *msg)
 		mpe_slot *s = &e->slots[i];
 		if (s->state == S_EMPTY)
 			continue;
-		weft_process_kill(s->proc);
+		kill_worker(s);
 		weft__frameq_clear(&s->out);
 		for (; s->wn; s->wn--, s->wh = (s->wh + 1) % WIN_MAX)
 			settle_all(s->win[s->wh], code, msg);
@@ -515,7 +533,8 @@ static void fail_everything(weft__mpe *e, int code, const char *msg)
 	settle_list(take_queue(e), code, msg);
 }
 
-/* Closes every connection (idle workers exit on EOF), reaps every worker. */
+/* Closes every connection (idle workers exit on EOF), waits until the
+ * fork server reaped every worker, then ends the server. */
 static void reap_all(weft__mpe *e)
 {
 	for (int i = 0; i < e->o.workers; i++) {
@@ -524,19 +543,28 @@ static void reap_all(weft__mpe *e)
 			continue;
 		weft__mpe_fd_del(weft_connection_fileno(s->conn));
 		weft_connection_close(s->conn);
+		s->conn = NULL;
+	}
+	for (;;) {
+		bool waiting = false;
+		for (int i = 0; i < e->o.workers; i++)
+			waiting |= e->slots[i].state != S_EMPTY && !e->slots[i].dead;
+		if (!waiting)
+			break;
+		mpz_msg m;
+		if (weft__zyg_recv(e, &m, true))
+			break; /* the server is gone: so are its workers' reports */
+		if (m.type == Z_DIED)
+			note_died(e, &m);
 	}
 	for (int i = 0; i < e->o.workers; i++) {
 		mpe_slot *s = &e->slots[i];
-		if (s->state == S_EMPTY)
-			continue;
-		weft_process_join(s->proc, WEFT_FOREVER);
-		weft_process_free(s->proc);
-		munmap(s->prog, sizeof *s->prog);
+		if (s->state != S_EMPTY && s->pidfd >= 0)
+			close(s->pidfd);
+		weft__frameq_free(&s->out);
 		s->state = S_EMPTY;
 	}
-	for (int i = 0; i < e->o.workers; i++) {
-		weft__frameq_free(&e->slots[i].out);
-	}
+	weft__zyg_stop(e);
 	pthread_mutex_lock(&e->mu);
 	for (int i = 0; i < e->o.workers; i++)
 		e->pids[i] = 0;
@@ -550,15 +578,15 @@ static void wait_and_handle(weft__mpe *e, struct pollfd *pfd, weft_bytes *m)
 	int nw = e->o.workers;
 	int64_t deadline = WEFT__NO_DEADLINE;
 	pfd[0] = (struct pollfd){.fd = e->evfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = e->zfd, .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = weft_process_sentinel(e->zproc), .events = POLLIN};
 	for (int i = 0; i < nw; i++) {
 		mpe_slot *s = &e->slots[i];
 		bool live = s->state != S_EMPTY;
-		pfd[1 + 2 * i] = (struct pollfd){
+		pfd[3 + i] = (struct pollfd){
 		    .fd = live && !s->eof ? weft_connection_fileno(s->conn) : -1,
 		    .events = (short)(POLLIN | (weft__frameq_empty(&s->out) ? 0 : POLLOUT)),
 		};
-		pfd[2 + 2 * i] =
-		    (struct pollfd){.fd = live ? weft_process_sentinel(s->proc) : -1, .events = POLLIN};
 		if (live && s->run_known && !s->killed && s->run_deadline < deadline)
 			deadline = s->run_deadline;
 	}
@@ -571,7 +599,7 @@ static void wait_and_handle(weft__mpe *e, struct pollfd *pfd, weft_bytes *m)
 	pthread_mutex_lock(&e->mu);
 	bool busy = room && e->qhead;
 	pthread_mutex_unlock(&e->mu);
-	int rc = busy ? 0 : weft__poll(pfd, (nfds_t)(1 + 2 * nw), deadline);
+	int rc = busy ? 0 : weft__poll(pfd, (nfds_t)(3 + nw), deadline);
 	atomic_store(&e->sleeping, 0);
 	if (rc > 0) {
 		if (pfd[0].revents) {
@@ -580,18 +608,29 @@ static void wait_and_handle(weft__mpe *e, struct pollfd *pfd, weft_bytes *m)
 				;
 		}
 		for (int i = 0; i < nw; i++)
-			if (pfd[1 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR))
+			if (pfd[3 + i].revents & (POLLIN | POLLHUP | POLLERR))
 				read_replies(e, &e->slots[i], m);
-		for (int i = 0; i < nw; i++)
-			if (pfd[2 + 2 * i].revents)
-				on_death(e, i, m);
+		if (pfd[1].revents) {
+			mpz_msg z;
+			int zrc;
+			while ((zrc = weft__zyg_recv(e, &z, false)) == 0)
+				if (z.type == Z_DIED)
+					note_died(e, &z);
+			if (zrc == WEFT_EEOF)
+				lost_server(e);
+		}
+		if (pfd[2].revents)
+			lost_server(e);
 	}
+	for (int i = 0; i < nw; i++)
+		if (e->slots[i].state != S_EMPTY && e->slots[i].dead)
+			on_death(e, i, m);
 	now = weft__now_ns();
 	for (int i = 0; i < nw; i++) {
 		mpe_slot *s = &e->slots[i];
 		if (s->state != S_EMPTY && s->run_known && !s->killed && now >= s->run_deadline) {
 			s->killed = true;
-			weft_process_kill(s->proc);
+			kill_worker(s);
 		}
 	}
 }
@@ -600,7 +639,7 @@ void *weft__mpe_manager(void *arg)
 {
 	weft__mpe *e = arg;
 	weft_bytes m = {0};
-	struct pollfd *pfd = calloc(1 + 2 * (size_t)e->o.workers, sizeof *pfd);
+	struct pollfd *pfd = calloc(3 + (size_t)e->o.workers, sizeof *pfd);
 	if (!pfd)
 		break_pool(e, "out of memory in the process pool's manager");
 	for (;;) {
@@ -620,6 +659,10 @@ void *weft__mpe_manager(void *arg)
 		if (closed && !work_left(e))
 			break;
 		fill_slots(e);
+		if (!atomic_load_explicit(&e->filled, memory_order_relaxed)) {
+			atomic_store_explicit(&e->filled, 1, memory_order_release);
+			weft__wake(&e->filled, INT32_MAX, WEFT__PRIVATE);
+		}
 		if (e->broken_msg)
 			continue;
 		dispatch(e);
@@ -627,6 +670,8 @@ void *weft__mpe_manager(void *arg)
 		wait_and_handle(e, pfd, &m);
 	}
 	reap_all(e);
+	atomic_store_explicit(&e->filled, 1, memory_order_release); /* ended before it filled */
+	weft__wake(&e->filled, INT32_MAX, WEFT__PRIVATE);
 	free(pfd);
 	weft_bytes_free(&m);
 	atomic_store_explicit(&e->ended, 1, memory_order_release);

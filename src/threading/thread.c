@@ -14,12 +14,11 @@
  * record into the registry before creating the thread (Python's _limbo),
  * so the thread is alive and enumerable once weft_thread_start returns.
  *
- * A name given at start or by a rename is also the OS thread name: set by
- * the thread itself at its start, or by weft_thread_set_name later, both
- * under weft__reg_mu while the thread is known alive (it finishes, taking
- * the lock, before it exits, so its kernel id is valid whenever a rename
- * writes to it). Default names ("Thread-N") cost no system call and leave
- * the OS name inherited, as pthread_create does. */
+ * The name of a thread weft started is also its OS thread name (as in
+ * Python 3.14): set by the thread itself at its start, and by
+ * weft_thread_set_name later, both under weft__reg_mu while the thread is
+ * known alive (it finishes, taking the lock, before it exits, so its
+ * kernel id is valid whenever a rename writes to it). */
 #include "threading/thread_impl.h"
 
 #include <fcntl.h>
@@ -152,8 +151,7 @@ static void *bootstrap(void *p)
 	pthread_mutex_lock(&weft__reg_mu);
 	atomic_store(&r->ident, (unsigned long)pthread_self());
 	atomic_store(&r->native_id, (long)gettid());
-	if (r->named)
-		set_os_name(r);
+	set_os_name(r);
 	pthread_mutex_unlock(&weft__reg_mu);
 	weft__happen(&r->started);
 
@@ -197,7 +195,6 @@ int weft_thread_start(weft_thread *t, const weft_thread_opts *opts)
 	r->run = opts->run;
 	r->self = t;
 	r->daemon = daemon;
-	r->named = opts->name != NULL;
 
 	if (!daemon)
 		weft__thread_atexit_once();
@@ -288,7 +285,6 @@ int weft_thread_set_name(weft_thread *t, const char *name)
 	weft__name *o = weft_container_of(prev, weft__name, name);
 	o->next = r->old_names;
 	r->old_names = o;
-	r->named = true;
 	if (!r->dummy && !r->immortal && atomic_load(&r->started) == WEFT__HAPPENED &&
 	    atomic_load(&r->done) != WEFT__HAPPENED)
 		set_os_name(r);

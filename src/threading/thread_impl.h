@@ -61,7 +61,6 @@ struct weft__thread {
 	 * the record is freed, since readers hold no lock. */
 	_Atomic(char *) name;
 	weft__name *old_names;
-	bool named; /* given a name (start or rename): the OS gets it too; under weft__reg_mu */
 
 	/* The end: code and msg are written before done is set (release). */
 	_Atomic uint32_t done;

@@ -104,13 +104,13 @@ static int t_hang(const void *in, size_t len, weft_bytes *out)
 }
 WEFT_TASK(t_hang, t_hang)
 
-static int init_count(void *arg)
+static inline int init_count(void *arg)
 {
 	atomic_fetch_add(&pt->inits, 1);
 	return 0;
 }
 
-static int init_fail(void *arg)
+static inline int init_fail(void *arg)
 {
 	atomic_fetch_add(&pt->inits, 1);
 	return weft_fail(WEFT_EACCES, "no access to %s", (const char *)arg);

@@ -326,6 +326,10 @@ START_TEST(names)
 
 	/* The OS name: the first 15 bytes, not splitting a UTF-8 character. */
 	char os[17] = {0};
+	wt_ok(weft_thread_start(&a, &(weft_thread_opts){.target = os_name_of_self, .arg = os}));
+	wt_ok(weft_thread_join(&a, 10.0));
+	ck_assert_str_eq(os, weft_thread_name(&a)); /* "Thread-N" */
+	weft_thread_free(&a);
 	wt_ok(weft_thread_start(
 	    &a,
 	    &(weft_thread_opts){.target = os_name_of_self, .arg = os, .name = "a-very-long-thread-name"}));
