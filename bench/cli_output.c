@@ -98,6 +98,7 @@ int main(void)
 	                   .higher_better = true,
 	                   .rounds = 7};
 	int rc = bench_run(&spec, cases, n);
+	print_cpu("milliseconds per 100 MB", 1e3, cases, n);
 	if (n > 1)
 		printf("  (last round: weft's output came in %ld runs, xargs' in %ld)\n", rw.nruns, rx.nruns);
 	for (int i = 0; i < NJOBS; i++) {

@@ -8,6 +8,7 @@
 #include "bench.h"
 
 #include <limits.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,38 @@ typedef struct tool_case {
 	void *state;
 	void (*reset)(void *state); /* before each round; may be NULL */
 	bool (*check)(void *state); /* after each round; false fails the case */
+	/* CPU seconds (user + system) of the tool and all its jobs, per round:
+	 * unlike elapsed time, barely moved by other load on the machine. */
+	double cpu[64];
+	int ncpu;
 } tool_case;
+
+static inline double children_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+static inline int cmp_cpu(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Prints the median CPU time of each case (name, CPU) after bench_run. */
+static inline void print_cpu(const char *unit_name, double per, const bench_case *cases, int n)
+{
+	printf("  CPU time of the tool and its jobs (median, %s):\n", unit_name);
+	for (int i = 0; i < n; i++) {
+		tool_case *c = cases[i].arg;
+		if (!c->ncpu)
+			continue;
+		qsort(c->cpu, (size_t)c->ncpu, sizeof *c->cpu, cmp_cpu);
+		printf("    %-34s %10.1f\n", cases[i].name, c->cpu[c->ncpu / 2] * per);
+	}
+}
 
 /* The weft binary of this build: <build>/bin/weft, next to <build>/bench. */
 static inline const char *weft_binary(void)
@@ -65,6 +97,7 @@ static inline double run_tool(tool_case *c)
 	if (c->reset)
 		c->reset(c->state);
 	weft_popen_opts o = {.stdin_mode = WEFT_PIPE, .stdout_mode = WEFT_PIPE, .stderr_mode = WEFT_DEVNULL};
+	double cpu0 = children_cpu();
 	double t0 = bench_now();
 	weft_popen *p;
 	if (weft_popen_start(&p, c->argv, &o) != 0)
@@ -87,6 +120,8 @@ static inline double run_tool(tool_case *c)
 	weft_popen_wait(p, WEFT_FOREVER, &rc);
 	double t = bench_now() - t0;
 	weft_popen_free(p);
+	if (c->ncpu < 64)
+		c->cpu[c->ncpu++] = children_cpu() - cpu0;
 	if (rc != 0 || (c->check && !c->check(c->state)))
 		return -1;
 	return t;

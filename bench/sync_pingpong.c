@@ -1,5 +1,7 @@
 /* Ping-pong: two threads hand a turn back and forth, µs per round trip,
- * through an Event pair and a Semaphore pair, against a POSIX sem_t pair
+ * through an Event pair, a Semaphore pair and a Lock pair (Locks used as
+ * binary semaphores, released by the other thread, which is how Python's
+ * Condition wakes its waiters), against a POSIX sem_t pair
  * and a GLib GMutex + GCond pair; weft with its bounded spin before
  * sleeping and without it (weft__sync_spin = 0). Once with the threads on
  * different cores (waking a sleeper on another core is slow on a virtual
@@ -23,6 +25,7 @@ struct pair {
 	void (*wait)(pair *, int side);   /* side waits for its turn */
 	weft_event ev[2];
 	weft_sem sem[2];
+	weft_lock lock[2]; /* binary semaphores, as Python's Condition uses Locks */
 	sem_t psem[2];
 #ifdef WEFT_HAVE_GLIB
 	GMutex mu;
@@ -99,6 +102,15 @@ static void ws_wait(pair *p, int side)
 	weft_sem_acquire(&p->sem[side], WEFT_FOREVER);
 }
 
+static void wl_signal(pair *p, int side)
+{
+	weft_lock_release(&p->lock[side]);
+}
+static void wl_wait(pair *p, int side)
+{
+	weft_lock_acquire(&p->lock[side], WEFT_FOREVER);
+}
+
 static void ps_signal(pair *p, int side)
 {
 	sem_post(&p->psem[side]);
@@ -136,6 +148,8 @@ static double run_variant(void *arg)
 {
 	variant *v = arg;
 	pair p = {.signal = v->signal, .wait = v->wait};
+	weft_lock_acquire(&p.lock[0], 0); /* both start held: "not your turn" */
+	weft_lock_acquire(&p.lock[1], 0);
 	sem_init(&p.psem[0], 0, 0);
 	sem_init(&p.psem[1], 0, 0);
 #ifdef WEFT_HAVE_GLIB
@@ -161,6 +175,7 @@ int main(void)
 		variant v[] = {
 		    {ws_signal, ws_wait, -1, one}, {ws_signal, ws_wait, 0, one},
 		    {ev_signal, ev_wait, -1, one}, {ev_signal, ev_wait, 0, one},
+		    {wl_signal, wl_wait, -1, one}, {wl_signal, wl_wait, 0, one},
 		    {ps_signal, ps_wait, -1, one},
 #ifdef WEFT_HAVE_GLIB
 		    {gc_signal, gc_wait, -1, one},
@@ -171,9 +186,11 @@ int main(void)
 		    {"weft Semaphore pair, no spin", run_variant, &v[1]},
 		    {"weft Event pair", run_variant, &v[2]},
 		    {"weft Event pair, no spin", run_variant, &v[3]},
-		    {"POSIX sem_t pair", run_variant, &v[4]},
+		    {"weft Lock pair", run_variant, &v[4]},
+		    {"weft Lock pair, no spin", run_variant, &v[5]},
+		    {"POSIX sem_t pair", run_variant, &v[6]},
 #ifdef WEFT_HAVE_GLIB
-		    {"GLib GMutex+GCond pair", run_variant, &v[5]},
+		    {"GLib GMutex+GCond pair", run_variant, &v[7]},
 #endif
 		};
 		bench_spec spec = {.title = one ? "ping-pong, both threads on one core"

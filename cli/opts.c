@@ -199,7 +199,9 @@ static void usage_error(const char *fmt, const char *what)
 	die("%s (see weft --help)", b.s);
 }
 
-static const optdef *find_long(const char *name, size_t len)
+/* The option named name[0..len), or a unique abbreviation of one (as
+ * Getopt::Long allows); NULL when none, *ambiguous when several. */
+static const optdef *find_long(const char *name, size_t len, bool *ambiguous)
 {
 	const optdef *hit = NULL;
 	int nhit = 0;
@@ -213,6 +215,7 @@ static const optdef *find_long(const char *name, size_t len)
 			nhit++;
 		hit = &table[i];
 	}
+	*ambiguous = nhit > 1;
 	return nhit == 1 ? hit : NULL;
 }
 
@@ -614,11 +617,12 @@ void opts_parse(options *o, int argc, char **argv)
 		if (a[1] == '-') {
 			const char *name = a + 2, *eq = strchr(name, '=');
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			const optdef *d = find_long(name, len);
+			bool ambiguous;
+			const optdef *d = find_long(name, len, &ambiguous);
 			if (!d) {
 				sbuf b = {0};
 				sb_add(&b, a, eq ? (size_t)(eq - a) : strlen(a));
-				usage_error("unknown option '%s'", b.s);
+				usage_error(ambiguous ? "ambiguous option '%s'" : "unknown option '%s'", b.s);
 			}
 			const char *v = NULL;
 			if (d->has_arg) {
@@ -699,11 +703,11 @@ int opts_job_slots(const options *o, int ncpu, long long njobs)
 		n = o->jobs_n;
 	if (o->jobs_given && o->jobs_kind == 0 && o->jobs_n == 0) {
 		/* -j 0: as many as possible, bounded by the open-file limit
-		 * (each running job holds about four descriptors). */
+		 * (each running job holds about six descriptors). */
 		struct rlimit rl;
 		long long cap = 1024;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-			cap = ((long long)rl.rlim_cur - 32) / 4;
+			cap = ((long long)rl.rlim_cur - 32) / 6;
 		if (cap > 1024)
 			cap = 1024;
 		if (njobs >= 0 && njobs < cap)

@@ -28,7 +28,8 @@ struct output {
 	held **win;
 	size_t cap, head;
 	long long base;
-	bool broken;
+	bool broken;  /* stdout's reader is gone */
+	bool stopped; /* interrupted while stdout was full: print no more */
 	void (*before)(void *), (*after)(void *);
 	void *hook_arg;
 	bool in_print;
@@ -75,13 +76,22 @@ static void print_end(output *out)
 	out->in_print = false;
 }
 
+/* Notes why printing failed: the reader is gone (EPIPE), or weft was
+ * interrupted while waiting for a slow reader (EINTR): print no more. */
+static void print_failed(output *out, int rc)
+{
+	if (rc == -EPIPE)
+		out->broken = true;
+	else if (rc == -EINTR)
+		out->stopped = true;
+}
+
 static void emit(output *out, int fd, const char *p, size_t n)
 {
-	if (out->broken || !n)
+	if (out->broken || out->stopped || !n)
 		return;
 	print_begin(out);
-	if (write_all(fd, p, n) == -EPIPE)
-		out->broken = true;
+	print_failed(out, write_all(fd, p, n));
 }
 
 /* Writes whole lines of p[0..n) (all of it when final), each prefixed with
@@ -123,7 +133,7 @@ static size_t emit_lines(output *out, int fd, const char *tag, const char *p, si
 static void emit_file(output *out, int fd, int src, const char *tag)
 {
 	struct stat st;
-	if (src < 0 || fstat(src, &st) < 0 || st.st_size == 0 || out->broken)
+	if (src < 0 || fstat(src, &st) < 0 || st.st_size == 0 || out->broken || out->stopped)
 		return;
 	off_t size = st.st_size, off = 0;
 	print_begin(out);
@@ -134,8 +144,13 @@ static void emit_file(output *out, int fd, int src, const char *tag)
 				continue;
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w < 0 && errno == EAGAIN && wait_writable(fd) == 0)
-				continue;
+			if (w < 0 && errno == EAGAIN) {
+				int rc = wait_writable(fd);
+				if (rc == 0)
+					continue;
+				print_failed(out, rc);
+				return;
+			}
 			if (w < 0 && errno == EPIPE) {
 				out->broken = true;
 				return;
@@ -284,10 +299,9 @@ static void print_held(output *out, held *h)
 	}
 	if (c->piped && c->pc.spill >= 0) {
 		emit_file(out, 1, c->pc.spill, NULL);
-	} else if (c->piped && c->pc.hold_r >= 0 && !out->broken) {
+	} else if (c->piped && c->pc.hold_r >= 0 && !out->broken && !out->stopped) {
 		print_begin(out);
-		if (pipecap_emit(&c->pc, 1) == -EPIPE)
-			out->broken = true;
+		print_failed(out, pipecap_emit(&c->pc, 1));
 	} else {
 		emit_file(out, 1, c->fd[0], c->tag);
 	}

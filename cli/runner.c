@@ -7,6 +7,7 @@
 #include "job.h"
 #include "joblog.h"
 #include "output.h"
+#include "procenv.h"
 #include "progress.h"
 #include "util.h"
 
@@ -54,6 +55,30 @@ typedef struct runner {
 	term_step termseq[16];
 	int ntermseq;
 } runner;
+
+/* ---- job queues (retries, ended jobs) ------------------------------------ */
+
+static void enqueue(job **head, job **tail, job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static job *dequeue(job **head, job **tail)
+{
+	job *j = *head;
+	if (j) {
+		*head = j->next;
+		if (!*head)
+			*tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -233,14 +258,8 @@ static job *next_job(runner *r)
 		r->ready = NULL;
 		return j;
 	}
-	if (r->retry_head) {
-		job *j = r->retry_head;
-		r->retry_head = j->next;
-		if (!r->retry_head)
-			r->retry_tail = NULL;
-		j->next = NULL;
-		return j;
-	}
+	if (r->retry_head)
+		return dequeue(&r->retry_head, &r->retry_tail);
 	while (!r->input_done) {
 		job *j;
 		enum feed_status st = builder_next(&r->jb, &j, r->next_seq);
@@ -359,22 +378,14 @@ static void job_done(runner *r, job *j, int exitval, int sig)
 	r->pg.done++;
 	r->pg.runtime_sum += j->runtime;
 	check_halt(r, j, exitval, sig);
-	j->next = NULL;
-	if (r->ended_tail)
-		r->ended_tail->next = j;
-	else
-		r->ended_head = j;
-	r->ended_tail = j;
+	enqueue(&r->ended_head, &r->ended_tail, j);
 }
 
 /* Prints the output of the ended jobs and writes their joblog lines. */
 static void complete_jobs(runner *r)
 {
-	while (r->ended_head) {
-		job *j = r->ended_head;
-		r->ended_head = j->next;
-		if (!r->ended_head)
-			r->ended_tail = NULL;
+	job *j;
+	while ((j = dequeue(&r->ended_head, &r->ended_tail))) {
 		/* The joblog's start time is rounded to milliseconds before the
 		 * runtime is taken from it, as GNU parallel does. */
 		double start = round(j->start_wall * 1000) / 1000;
@@ -411,12 +422,7 @@ static void reap(runner *r, job *j)
 	bool failed = exitval != 0 || sig != 0;
 	if (failed && j->tries < r->o->retries && !r->stop) {
 		output_discard(r->out, &j->cap);
-		j->next = NULL;
-		if (r->retry_tail)
-			r->retry_tail->next = j;
-		else
-			r->retry_head = j;
-		r->retry_tail = j;
+		enqueue(&r->retry_head, &r->retry_tail, j);
 		return;
 	}
 	job_done(r, j, exitval, sig);
@@ -436,6 +442,7 @@ static void on_signal(runner *r, int signo)
 	r->signo = signo;
 	r->stop = true;
 	r->kill_all_at = now + SIGNAL_GRACE;
+	stop_waiting(); /* from now on, never wait for a full stdout */
 	for (int i = 0; i < r->nslots; i++) {
 		job *j = r->slot[i];
 		if (j) {
@@ -443,38 +450,6 @@ static void on_signal(runner *r, int signo)
 			proc_signal(j->p, signo);
 		}
 	}
-}
-
-static void setup_signals(runner *r)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		struct sigaction sa;
-		/* A signal ignored when we started (nohup, a background job of
-		 * a non-interactive shell) stays ignored. */
-		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			continue;
-		sigaddset(&set, sigs[i]);
-	}
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r->sigfd < 0)
-		die("cannot set up signal handling: %s", strerror(errno));
-	signal(SIGPIPE, SIG_IGN); /* a broken stdout is an EPIPE we handle */
-}
-
-/* Ends weft by the signal that interrupted it. */
-static _Noreturn void die_by_signal(int signo)
-{
-	signal(signo, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, signo);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(signo);
-	_exit(128 + signo);
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -602,6 +577,7 @@ int run(const options *o)
 		memcpy(r.termseq, default_termseq, sizeof default_termseq);
 		r.ntermseq = 4;
 	}
+	fd_limit_raise();
 	int ncpu = weft__cpu_count();
 	/* Knowing the number of jobs needs all of the input first. */
 	bool need_total = o->bar || o->eta || o->progress || o->halt_pct || o->xmode != XM_NONE;
@@ -630,18 +606,22 @@ int run(const options *o)
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (r.devnull < 0)
 		die("cannot open /dev/null: %s", strerror(errno));
-	setup_signals(&r);
+	r.sigfd = signals_setup();
+	stdout_nonblocking(o);
 
 	loop(&r);
+	/* A signal that came after the last poll (while printing) still ends
+	 * weft by that signal. */
+	struct signalfd_siginfo si;
+	while (read(r.sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+		on_signal(&r, (int)si.ssi_signo);
 
 	output_flush_all(r.out);
 	progress_end(&r.pg);
 	joblog_close(&r.jl);
 	int status = exit_status(&r);
 	bool broken = output_broken(r.out);
-	while (r.retry_head) {
-		job *j = r.retry_head;
-		r.retry_head = j->next;
+	for (job *j; (j = dequeue(&r.retry_head, &r.retry_tail));) {
 		output_discard(r.out, &j->cap);
 		job_free(j);
 	}
@@ -656,6 +636,7 @@ int run(const options *o)
 	free(r.rt);
 	close(r.devnull);
 	close(r.sigfd);
+	stdout_restore();
 	if (r.signo)
 		die_by_signal(r.signo);
 	if (broken)

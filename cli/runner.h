@@ -11,7 +11,9 @@
  * process group; jobs still running half a second later are killed. Jobs
  * that end with status 0 meanwhile are logged as usual; the interrupted
  * ones are not, so --resume runs them again. weft then ends by the same
- * signal, as a shell expects of an interrupted program. */
+ * signal, as a shell expects of an interrupted program. Printing to a
+ * full stdout waits together with the signalfd (util.h, wait_writable), so
+ * a stuck reader cannot delay this. */
 #ifndef WEFT_CLI_RUNNER_H
 #define WEFT_CLI_RUNNER_H
 

@@ -290,6 +290,16 @@ static void expand_range(const tpl *t, sbuf *out, size_t a, size_t b, char *cons
 	}
 }
 
+/* With -X, whether tokens [g, i) (a whitespace-separated group) hold a
+ * {} and so are repeated once per argument. */
+static bool repeated_group(const tpl *t, size_t g, size_t i)
+{
+	for (size_t j = g; j < i; j++)
+		if (t->t[j].kind == TK_ARG && t->t[j].pos == 0)
+			return true;
+	return false;
+}
+
 void tpl_expand(const tpl *t, sbuf *out, char *const *args, size_t nargs, long long seq, int slot)
 {
 	if (t->quote_words) {
@@ -321,11 +331,7 @@ void tpl_expand(const tpl *t, sbuf *out, char *const *args, size_t nargs, long l
 	for (size_t i = 0; i <= t->n; i++) {
 		if (i < t->n && t->t[i].kind != TK_SPACE)
 			continue;
-		bool repeat = false;
-		for (size_t j = g; j < i; j++)
-			if (t->t[j].kind == TK_ARG && t->t[j].pos == 0)
-				repeat = true;
-		if (!repeat || nargs == 0) {
+		if (!repeated_group(t, g, i) || nargs == 0) {
 			expand_range(t, out, g, i, args, nargs, nargs ? NULL : "", seq, slot,
 			             t->quote_args && nargs);
 		} else {
@@ -350,11 +356,7 @@ size_t tpl_arg_cost(const tpl *t, const char *v)
 		for (size_t i = 0; i <= t->n; i++) {
 			if (i < t->n && t->t[i].kind != TK_SPACE)
 				continue;
-			bool repeat = false;
-			for (size_t j = g; j < i; j++)
-				if (t->t[j].kind == TK_ARG && t->t[j].pos == 0)
-					repeat = true;
-			if (repeat) {
+			if (repeated_group(t, g, i)) {
 				sb_clear(&tmp);
 				expand_range(t, &tmp, g, i, NULL, 0, v, 0, 0, t->quote_args);
 				cost += tmp.len + 1;

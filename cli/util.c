@@ -186,13 +186,36 @@ double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* See set_wait_interrupt. */
+static int interrupt_fd = -1;
+static bool interrupted;
+
+void set_wait_interrupt(int fd)
+{
+	interrupt_fd = fd;
+}
+
+void stop_waiting(void)
+{
+	interrupted = true;
+}
+
 int wait_writable(int fd)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-	while (poll(&pfd, 1, -1) < 0)
-		if (errno != EINTR)
+	struct pollfd pfd[2] = {{.fd = fd, .events = POLLOUT}, {.fd = interrupt_fd, .events = POLLIN}};
+	for (;;) {
+		if (interrupted)
+			return -EINTR;
+		int n = poll(pfd, interrupt_fd >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno != EINTR)
 			return -errno;
-	return 0;
+		if (n > 0 && pfd[1].revents) {
+			interrupted = true;
+			return -EINTR;
+		}
+		if (n > 0 && pfd[0].revents)
+			return 0;
+	}
 }
 
 int write_all(int fd, const void *buf, size_t n)

@@ -49,8 +49,13 @@ char *sb_take(sbuf *b);
 double now_wall(void);
 double now_mono(void);
 
-/* Blocks until fd is writable (for fds someone made non-blocking). */
+/* Blocks until fd (non-blocking) is writable: 0, or -EINTR once the fd
+ * given to set_wait_interrupt is readable (a signal came: weft stops
+ * waiting for a reader that may never read) or stop_waiting was called;
+ * from then on it returns -EINTR at once. */
 int wait_writable(int fd);
+void set_wait_interrupt(int fd);
+void stop_waiting(void);
 
 /* Writes all of buf to fd, retrying EINTR, EAGAIN and short writes.
  * 0 or -errno. */

@@ -11,6 +11,8 @@
  *   weft/multiprocessing/lock.h        a robust process-shared Lock
  *   weft/multiprocessing/queue.h       Queue, JoinableQueue, SimpleQueue
  *   weft/multiprocessing/shared.h      SharedMemory, Value, Array
+ *   weft/multiprocessing/pool.h        Pool (apply, map, imap, starmap, ...)
+ *   weft/multiprocessing/ppexec.h      ProcessPoolExecutor
  *
  * Fork behaviour: a forked child (a weft process or any fork()) starts with
  * no children of its own and its own current-process record; handles it
@@ -24,6 +26,8 @@
 
 #include <weft/multiprocessing/connection.h>
 #include <weft/multiprocessing/lock.h>
+#include <weft/multiprocessing/pool.h>
+#include <weft/multiprocessing/ppexec.h>
 #include <weft/multiprocessing/process.h>
 #include <weft/multiprocessing/queue.h>
 #include <weft/multiprocessing/shared.h>

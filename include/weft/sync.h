@@ -27,7 +27,8 @@
  * bit 31, bit 30 reserved for "owner died").
  *
  * Blocking: every call that can block takes a timeout in seconds
- * (WEFT_FOREVER: no limit; 0: poll; NaN or other negatives: WEFT_EINVAL),
+ * (WEFT_FOREVER: no limit; 0: poll; NaN, other negatives or more than
+ * 1e12: WEFT_EINVAL),
  * measured against an absolute CLOCK_MONOTONIC deadline, never returning
  * early and unaffected by signals (EINTR). Blocking calls honour the calling
  * thread's cancel scopes (weft/cancel.h): they return WEFT_ECANCELED (or
@@ -47,8 +48,10 @@
  * owner, a Condition is waited on and notified with its lock held.
  * Fork: primitives are plain memory. In a forked child a private primitive
  * keeps the state it had at the fork (a Lock held by another thread stays
- * held, as in Python); the forking thread still owns the RLocks it owned.
- * Shared (WEFT_PSHARED) primitives are the same objects in both processes.
+ * held, as in Python); the forking thread still owns the private RLocks
+ * it owned (a shared RLock's owner is a kernel thread id, which the child's
+ * thread does not have). Shared (WEFT_PSHARED) primitives are the same
+ * objects in both processes.
  */
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H

@@ -37,8 +37,9 @@
  * Exit: when main returns or exit() is called, weft joins the non-daemon
  * threads it started before the process ends (Python's interpreter
  * shutdown); daemon threads are abandoned. The join runs as an atexit
- * handler registered when the first thread starts, so handlers registered
- * after that run before it, those registered before run after it.
+ * handler registered when the first non-daemon thread starts, so handlers
+ * registered after that run before it, those registered before run after
+ * it.
  * _exit() and quick_exit() join nothing.
  *
  * Python names: Thread -> weft_thread + weft_thread_start; start_new_thread
@@ -128,8 +129,9 @@ WEFT_EXTERN bool weft_thread_is_alive(const weft_thread *t);
 WEFT_EXTERN const char *weft_thread_name(const weft_thread *t);
 
 /* Renames the thread (copying name); a thread weft started that is alive
- * also gets the OS thread name (its first 15 bytes, cut at a UTF-8
- * character boundary). EINVAL (NULL), ESTATE (never started), ENOMEM. */
+ * also gets it as its OS thread name, as at its start (the first 15 bytes,
+ * cut at a UTF-8 character boundary). EINVAL (NULL), ESTATE (never
+ * started), ENOMEM. */
 WEFT_EXTERN int weft_thread_set_name(weft_thread *t, const char *name);
 
 /* Python's ident (the pthread_t as a number); 0 for NULL / never started.

@@ -66,6 +66,11 @@ int weft__futex_wait(_Atomic uint32_t *word, uint32_t expected, int flags, int64
  * (a scope's deadline passed). Cheap when the thread is in no scope. */
 int weft__cancel_status(void);
 
+/* true when the calling thread is inside a cancel scope. A wait without a
+ * deadline outside every scope may block in the kernel directly (e.g. a
+ * blocking read) instead of polling. */
+bool weft__in_cancel_scope(void);
+
 /* The earliest of deadline_ns and the deadlines of the calling thread's
  * scopes. */
 int64_t weft__scope_deadline(int64_t deadline_ns);

@@ -43,6 +43,11 @@ int weft__cancel_status(void)
 	return 0;
 }
 
+bool weft__in_cancel_scope(void)
+{
+	return self.scopes != NULL;
+}
+
 int64_t weft__scope_deadline(int64_t deadline_ns)
 {
 	for (weft_cancel_scope *s = self.scopes; s; s = s->outer)

@@ -146,8 +146,11 @@ static int read_header(weft_connection *c, int64_t deadline)
 		return WEFT_EBADF;
 	if (c->have_hdr)
 		return 0;
+	/* Untimed and outside every cancel scope: a blocking read is the
+	 * whole wait (one system call instead of three). */
+	int flags = deadline == WEFT__NO_DEADLINE && !weft__in_cancel_scope() ? MSG_WAITALL : MSG_DONTWAIT;
 	for (;;) {
-		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, MSG_DONTWAIT);
+		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, flags);
 		if (r == 0)
 			return WEFT_EEOF;
 		if (r > 0) {
@@ -233,4 +236,78 @@ void weft_connection_close(weft_connection *c)
 		return;
 	close(c->fd);
 	free(c);
+}
+
+/* ---- framed output without blocking (mp.h) ----------------------------------------- */
+
+int weft__frameq_push(weft__frameq *q, const void *data, size_t len)
+{
+	if (q->head == q->n)
+		q->head = q->n = q->off = 0;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		struct weft__frame *f = realloc(q->f, cap * sizeof *f);
+		if (!f)
+			return WEFT_ENOMEM;
+		q->f = f;
+		q->cap = cap;
+	}
+	q->f[q->n++] = (struct weft__frame){len, data};
+	return 0;
+}
+
+int weft__frameq_send(weft_connection *c, weft__frameq *q)
+{
+	enum { MAX_IOV = 64 };
+	while (q->head < q->n) {
+		/* Gather up to MAX_IOV pieces, the first one cut by off. */
+		struct iovec iov[MAX_IOV];
+		int k = 0;
+		size_t skip = q->off;
+		for (size_t i = q->head; i < q->n && k + 2 <= MAX_IOV; i++) {
+			struct weft__frame *f = &q->f[i];
+			if (skip < sizeof f->hdr)
+				iov[k++] = (struct iovec){(char *)&f->hdr + skip, sizeof f->hdr - skip};
+			size_t dskip = skip > sizeof f->hdr ? skip - sizeof f->hdr : 0;
+			if (f->hdr > dskip)
+				iov[k++] = (struct iovec){(char *)f->data + dskip, f->hdr - dskip};
+			skip = 0;
+		}
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return WEFT_EAGAIN;
+			return errno == ECONNRESET ? WEFT_EPIPE : -errno;
+		}
+		/* Advance past whole frames, then into the next one. */
+		size_t left = (size_t)w;
+		while (left && q->head < q->n) {
+			size_t total = sizeof(uint64_t) + q->f[q->head].hdr;
+			size_t rest = total - q->off;
+			if (left < rest) {
+				q->off += left;
+				left = 0;
+			} else {
+				left -= rest;
+				q->head++;
+				q->off = 0;
+			}
+		}
+	}
+	q->head = q->n = q->off = 0;
+	return 0;
+}
+
+void weft__frameq_clear(weft__frameq *q)
+{
+	q->head = q->n = q->off = 0;
+}
+
+void weft__frameq_free(weft__frameq *q)
+{
+	free(q->f);
+	*q = (weft__frameq){0};
 }

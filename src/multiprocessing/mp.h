@@ -63,6 +63,12 @@ bool weft__mp_spawnable(const weft_task *t);
  * Internal users set d->child_setup. */
 int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method m);
 
+/* Registers, once per process, the exit handler that terminates daemon
+ * children and joins the others (done at the first start; a module whose
+ * own exit handler must run first calls it before registering that one,
+ * since atexit runs handlers in reverse order). */
+void weft__mp_exit_hook(void);
+
 /* pidfd_open(2); -errno on failure. */
 int weft__pidfd_open(pid_t pid);
 
@@ -83,6 +89,39 @@ void weft__shm_exit_cleanup(void);
 /* Unlinks the generated-name blocks that process pid created: it died of
  * a signal without cleaning up. */
 void weft__shm_reap_dead(pid_t pid);
+
+/* ---- framed output without blocking (connection.c) ----------------------- */
+
+/* Frames queued for a connection by a thread that multiplexes many of them
+ * (the process pool's manager): weft__frameq_send writes what the socket
+ * takes now and keeps the rest, so that thread never blocks on a slow
+ * peer. Frames are the ones weft_connection_send_bytes writes. The
+ * payloads are borrowed: each must stay valid until it is sent or the
+ * queue is cleared. Zeroed = empty. */
+typedef struct weft__frameq {
+	struct weft__frame {
+		uint64_t hdr; /* the payload's length: the frame's header */
+		const void *data;
+	} * f;
+	size_t head, n, cap; /* frames f[head..n) are queued */
+	size_t off;          /* bytes of f[head] (header, then payload) sent */
+} weft__frameq;
+
+/* Queues one frame. ENOMEM. */
+int weft__frameq_push(weft__frameq *q, const void *data, size_t len);
+
+/* Sends queued frames until the socket is full: 0 when the queue is empty,
+ * WEFT_EAGAIN when frames remain (wait for POLLOUT), EPIPE, -errno. */
+int weft__frameq_send(weft_connection *c, weft__frameq *q);
+
+static inline bool weft__frameq_empty(const weft__frameq *q)
+{
+	return q->head == q->n;
+}
+
+/* Forgets the queued frames (after the peer died); the memory stays. */
+void weft__frameq_clear(weft__frameq *q);
+void weft__frameq_free(weft__frameq *q);
 
 /* For tests: whether a reader holds the queue's read lock. */
 bool weft__mp_queue_rlock_held(const weft_mp_queue *q);

@@ -153,6 +153,16 @@ static void at_exit(void)
 	free(all);
 }
 
+void weft__mp_exit_hook(void)
+{
+	pthread_mutex_lock(&reg_mu);
+	bool first = !atexit_done;
+	atexit_done = true;
+	pthread_mutex_unlock(&reg_mu);
+	if (first)
+		atexit(at_exit);
+}
+
 static char *make_name(const char *prefix, const char *identity)
 {
 	char *s = NULL;
@@ -214,11 +224,8 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		reg_head->prev = p;
 	reg_head = p;
 	p->listed = true;
-	bool first = !atexit_done;
-	atexit_done = true;
 	pthread_mutex_unlock(&reg_mu);
-	if (first)
-		atexit(at_exit);
+	weft__mp_exit_hook();
 	*out = p;
 	return 0;
 }

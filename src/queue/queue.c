@@ -151,10 +151,16 @@ void weft_queue_free(weft_queue *q)
 	free(q);
 }
 
+/* Checks q and timeout and turns the timeout into a deadline; the clock is
+ * read only for a finite, non-zero timeout (a nowait call never parks). */
 static int check_call(weft_queue *q, double timeout, int64_t *deadline)
 {
-	if (!q || weft__deadline(timeout, deadline))
+	if (!q || !weft__timeout_valid(timeout))
 		return WEFT_EINVAL;
+	if (timeout == 0)
+		*deadline = 0;
+	else
+		weft__deadline(timeout, deadline);
 	return 0;
 }
 

@@ -89,12 +89,8 @@ weft__sched_entry weft__sched_pop(weft_scheduler *s)
 {
 	weft__sched_entry top = s->heap[0];
 	weft__sched_entry last = s->heap[--s->n];
-	if (s->n) {
+	if (s->n)
 		sift_down(s, 0, last);
-		/* The next top's slot is read next (is it dead? its action):
-		 * start fetching it while the caller runs this event. */
-		__builtin_prefetch(&s->slots[s->heap[0].slot]);
-	}
 	return top;
 }
 

@@ -55,6 +55,9 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 		if (!s->n)
 			break;
 		weft__sched_entry top = s->heap[0];
+		/* Its slot (action, argument) is needed once it is due: fetch
+		 * it while we sleep, or while the previous action ran. */
+		__builtin_prefetch(&s->slots[top.slot]);
 		double now = s->timefunc(s->ctx);
 		if (top.time > now) {
 			double delay = top.time - now;

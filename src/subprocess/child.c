@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,9 +45,9 @@ __attribute__((noreturn)) static void fail(const weft__child_plan *c, int step, 
 }
 
 /* Sends the parent a pidfd of this process, before anything can make it
- * exit: a pidfd the parent opened after vfork could name a process that
- * reused the pid, if ours had exited and been reaped by the kernel already
- * (SIGCHLD ignored). */
+ * exit. Only when the kernel reaps by itself (SIGCHLD ignored): a pidfd the
+ * parent opened after the exec could then name a process that reused the
+ * pid of ours, exited and reaped in between. */
 static void send_pidfd(const weft__child_plan *c)
 {
 	int fd = (int)syscall(SYS_pidfd_open, syscall(SYS_getpid), 0);
@@ -103,9 +105,16 @@ static void close_range_from(const weft__child_plan *c, unsigned lo, unsigned hi
 		return;
 	if (errno != ENOSYS)
 		fail(c, WEFT__STEP_CLOSE, errno);
-	/* Kernels before 5.9: one by one, up to the fd limit. */
-	if (hi > c->max_fd)
-		hi = c->max_fd;
+	/* Kernels before 5.9: one by one, up to the fd limit (slow with a
+	 * high limit, but no fd may escape). */
+	struct rlimit rl;
+	unsigned max = 65536;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0)
+		max = rl.rlim_cur < INT_MAX ? (unsigned)rl.rlim_cur : INT_MAX;
+	if (max == 0)
+		return;
+	if (hi >= max)
+		hi = max - 1;
 	for (unsigned fd = lo; fd <= hi && fd >= lo; fd++)
 		(void)syscall(SYS_close, fd);
 }
@@ -155,7 +164,8 @@ static void reset_signals(void)
 
 void weft__child_exec(const weft__child_plan *c)
 {
-	send_pidfd(c);
+	if (c->send_pidfd)
+		send_pidfd(c);
 	if (c->setsid && syscall(SYS_setsid) < 0)
 		fail(c, WEFT__STEP_SESSION, errno);
 	if (c->pgid >= 0 && syscall(SYS_setpgid, 0, c->pgid) < 0)

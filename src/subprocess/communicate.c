@@ -186,18 +186,6 @@ static int pump(weft_popen *p, int64_t deadline, const bool keep[3])
 	return rc;
 }
 
-/* Waits for the exit once the pipes are closed. */
-static int wait_exit(weft_popen *p, int64_t deadline)
-{
-	while (!weft__popen_try_reap(p)) {
-		struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
-		int rc = weft__poll(&pf, 1, deadline);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* Hands stream i's output to the caller: moved when done, copied when the
  * call returns early (the buffer keeps gathering for the next call). */
 static int hand_out(weft_popen *p, int i, weft_bytes *dst, bool done)
@@ -266,7 +254,7 @@ int weft__communicate(weft_popen *p, const void *input, size_t input_len, int64_
 	const bool keep[3] = {false, out != NULL, err != NULL};
 	int rc = pump(p, deadline, keep);
 	if (rc == 0)
-		rc = wait_exit(p, deadline);
+		rc = weft__popen_wait_exit(p, deadline);
 	if (rc == WEFT_ECANCELED || (rc == WEFT_ETIMEDOUT && (kill_on_timeout || weft__cancel_status()))) {
 		weft__popen_kill_and_reap(p);
 		/* What the child wrote before it died is in the pipes: take it,

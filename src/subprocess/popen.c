@@ -164,6 +164,7 @@ int weft_popen_start(weft_popen **out, const char *const *argv, const weft_popen
 		p->fd[i] = s.fd[i];
 	if (opts && (opts->new_process_group || opts->start_new_session))
 		p->pgid = s.pid;
+	p->reaped = s.reaped; /* returncode 0: the status went elsewhere */
 	pthread_mutex_init(&p->mu, NULL);
 	*out = p;
 	return 0;
@@ -232,23 +233,32 @@ int weft_popen_returncode(const weft_popen *p, int *returncode)
 	return 0;
 }
 
+int weft__popen_wait_exit(weft_popen *p, int64_t deadline)
+{
+	if (weft_popen_returncode(p, NULL) == 0)
+		return 0;
+	/* Poll first: the pidfd is readable at once if the child has exited,
+	 * and a child just started seldom has, so this saves a waitid. */
+	do {
+		struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
+		int rc = weft__poll(&pf, 1, deadline);
+		if (rc < 0) /* a child that has exited needs no wait: not an error */
+			return weft__popen_try_reap(p) ? 0 : rc;
+	} while (!weft__popen_try_reap(p));
+	return 0;
+}
+
 int weft_popen_wait(weft_popen *p, double timeout, int *returncode)
 {
 	int64_t deadline;
 	if (!p || weft__deadline(timeout, &deadline))
 		return WEFT_EINVAL;
-	while (!weft__popen_try_reap(p)) {
-		struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
-		int rc = weft__poll(&pf, 1, deadline);
-		if (rc > 0)
-			continue;
-		/* Our own timeout leaves the child running (Python); a cancel
-		 * scope that fired kills it. */
-		if (rc == WEFT_ECANCELED || (rc == WEFT_ETIMEDOUT && weft__cancel_status()))
-			weft__popen_kill_and_reap(p);
-		return rc;
-	}
-	return weft_popen_returncode(p, returncode);
+	int rc = weft__popen_wait_exit(p, deadline);
+	/* Our own timeout leaves the child running (Python); a cancel scope
+	 * that fired kills it. */
+	if (rc == WEFT_ECANCELED || (rc == WEFT_ETIMEDOUT && weft__cancel_status()))
+		weft__popen_kill_and_reap(p);
+	return rc ? rc : weft_popen_returncode(p, returncode);
 }
 
 int weft_popen_send_signal(weft_popen *p, int sig)

@@ -42,6 +42,10 @@ struct weft_popen {
 /* Reaps the child if it has exited; true once it is reaped. */
 bool weft__popen_try_reap(weft_popen *p);
 
+/* Waits until the child has exited and reaps it: 0, or weft__poll's code
+ * (WEFT_ETIMEDOUT, WEFT_ECANCELED, ...) with the child left as it is. */
+int weft__popen_wait_exit(weft_popen *p, int64_t deadline);
+
 /* Kills the child (its group when it leads one) and waits for it, ignoring
  * cancel scopes: used when a wait is cancelled or run() times out. */
 void weft__popen_kill_and_reap(weft_popen *p);

@@ -5,10 +5,12 @@
  * or close every fd except pass_fds in a few close_range calls; a vfork
  * child can, at the same cost (no page tables are copied, so the cost does
  * not grow with the caller's memory). The child reports a failed step
- * through a close-on-exec socket: first a pidfd of itself (so the pidfd can
- * never name another process, even if the child exits and is reaped by the
- * kernel at once), then EOF when the exec succeeded. Under ThreadSanitizer
- * vfork behaves as fork, which the socket handles too.
+ * through a close-on-exec pipe: EOF when the exec succeeded, else the step
+ * that failed; the parent then opens a pidfd for the child, which is
+ * unreaped and so still owns its pid. When the kernel reaps children by
+ * itself (SIGCHLD ignored), the child could be gone by then: the channel is
+ * a socket instead, and the child sends a pidfd of itself first. Under
+ * ThreadSanitizer vfork behaves as fork, which the channel handles too.
  *
  * Everything the child touches (paths, argv, envp, fds) is prepared here,
  * before the vfork; the PATH search is done in the parent, as Python does. */
@@ -21,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -356,10 +360,10 @@ static int report_failure(const weft__child_report *r, const char *prog, const c
 	return weft_fail(code, "[Errno %d] %s: '%s'", r->err, strerror(r->err), what);
 }
 
-/* Receives one report from the child, with the pidfd attached to the
- * first one (*pidfd, -1 if none came). Returns 1 for a report, 0 at EOF
- * (the exec closed the socket), a negative code if receiving failed. */
-static int recv_report(int fd, weft__child_report *r, int *pidfd)
+/* Receives one report from the child: 1 for a report, 0 at EOF (the exec
+ * closed the channel), a negative code if receiving failed. On a socket,
+ * the pidfd attached to a message lands in *pidfd. */
+static int recv_report(int fd, bool socket, weft__child_report *r, int *pidfd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -370,20 +374,31 @@ static int recv_report(int fd, weft__child_report *r, int *pidfd)
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
 	ssize_t n;
 	do
-		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+		n = socket ? recvmsg(fd, &m, MSG_CMSG_CLOEXEC) : read(fd, r, sizeof *r);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return weft__errno_code(errno);
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(pidfd, CMSG_DATA(cm), sizeof *pidfd);
+	if (socket)
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(pidfd, CMSG_DATA(cm), sizeof *pidfd);
 	if (n == 0)
 		return 0;
-	if ((size_t)n < sizeof *r) /* cannot happen: seqpacket keeps messages whole */
+	if ((size_t)n < sizeof *r) /* cannot happen: reports are written whole */
 		*r = (weft__child_report){WEFT__STEP_PIDFD, EIO};
 	else if (r->step == WEFT__REPORT_PIDFD && *pidfd < 0) /* MSG_CTRUNC: no room for the fd */
 		*r = (weft__child_report){WEFT__STEP_PIDFD, EMFILE};
 	return 1;
+}
+
+/* true when the kernel reaps our children itself (SIGCHLD ignored or
+ * SA_NOCLDWAIT): a pid could then be gone, even reused, before we open a
+ * pidfd for it, so the child must send its own. */
+static bool kernel_reaps(void)
+{
+	struct sigaction sa;
+	return sigaction(SIGCHLD, NULL, &sa) == 0 &&
+	       (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT));
 }
 
 /* Waits for a child that failed before its exec (it exits at once). */
@@ -417,19 +432,46 @@ __attribute__((noinline)) static pid_t vfork_exec(const weft__child_plan *plan)
 	return pid;
 }
 
-static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__spawned *out)
+/* The report channel: a pipe, or a socket when the child must send its
+ * pidfd. Both ends close-on-exec and above 2. */
+static int open_channel(struct spawn_ctx *x, bool socket)
 {
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	int r = socket ? socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) : pipe2(sv, O_CLOEXEC);
+	if (r < 0)
 		return weft__errno_code(errno);
 	x->err_r = sv[0];
 	x->err_w = sv[1];
 	int rc = raise_fd(&x->err_r);
 	if (!rc)
 		rc = raise_fd(&x->err_w);
+	x->plan.errfd = x->err_w;
+	return rc;
+}
+
+/* A pidfd for a child that has exec'd. The child is ours and unreaped
+ * (the kernel does not reap it: see kernel_reaps), so its pid is its own;
+ * if something else reaped it already (a waitpid(-1) elsewhere), the
+ * sentinel is an always-readable eventfd and *reaped is set. */
+static int open_pidfd(pid_t pid, int *pidfd, bool *reaped)
+{
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (*pidfd >= 0)
+		return 0;
+	if (errno != ESRCH)
+		return weft__errno_code(errno);
+	*pidfd = eventfd(1, EFD_CLOEXEC);
+	*reaped = true;
+	return *pidfd >= 0 ? 0 : weft__errno_code(errno);
+}
+
+static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__spawned *out)
+{
+	bool socket = kernel_reaps();
+	x->plan.send_pidfd = socket;
+	int rc = open_channel(x, socket);
 	if (rc)
 		return rc;
-	x->plan.errfd = x->err_w;
 
 	/* All signals blocked across vfork: no handler of ours may run in the
 	 * child while it shares our memory. The child resets dispositions
@@ -445,22 +487,29 @@ static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__s
 
 	close(x->err_w);
 	x->err_w = -1;
-	/* First the pidfd, then EOF (exec done) or the step that failed. */
+	/* (On the socket, first the pidfd.) Then EOF: the exec happened; or
+	 * the step that failed. */
 	int pidfd = -1;
 	weft__child_report r;
-	rc = recv_report(x->err_r, &r, &pidfd);
-	if (rc == 1 && r.step == WEFT__REPORT_PIDFD) {
+	rc = recv_report(x->err_r, socket, &r, &pidfd);
+	if (socket && rc == 1 && r.step == WEFT__REPORT_PIDFD) {
 		int ignored = -1;
-		rc = recv_report(x->err_r, &r, &ignored);
+		rc = recv_report(x->err_r, socket, &r, &ignored);
 		if (ignored >= 0)
 			close(ignored);
-	} else if (rc == 0) { /* exec'd without a report: cannot happen */
+	} else if (socket && rc == 0) { /* exec'd without sending it: cannot happen */
 		rc = 1;
 		r = (weft__child_report){WEFT__STEP_PIDFD, EIO};
 	}
 	if (rc != 0) {
 		reap_failed(pid, pidfd);
 		return rc < 0 ? rc : report_failure(&r, prog, cwd);
+	}
+	out->reaped = false;
+	if (pidfd < 0 && (rc = open_pidfd(pid, &pidfd, &out->reaped))) {
+		kill(pid, SIGKILL);
+		reap_failed(pid, -1);
+		return rc;
 	}
 	out->pid = pid;
 	out->pidfd = pidfd;
@@ -497,8 +546,6 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	if (o->set_umask)
 		p->umask = (int)o->umask;
 	p->close_fds = !o->inherit_fds;
-	long maxfd = sysconf(_SC_OPEN_MAX);
-	p->max_fd = maxfd > 0 && maxfd < INT_MAX ? (unsigned)maxfd : 65536;
 
 	const char *prog = NULL;
 	if (!rc)

@@ -25,13 +25,14 @@ typedef struct weft__child_plan {
 	bool close_fds; /* close every fd >= 3 except keep[] */
 	const int *keep;
 	size_t nkeep;    /* pass_fds, sorted, unique, >= 3 */
-	int errfd;       /* the child's close-on-exec end of the report socket */
+	int errfd;       /* the child's close-on-exec end of the report channel */
+	bool send_pidfd; /* errfd is a socket: send a pidfd of ourselves first */
 	unsigned max_fd; /* bound for closing fds one by one without close_range */
 } weft__child_plan;
 
-/* What the child reports through its socket: first its pidfd (step 0,
- * with the fd attached), then nothing (the exec closed the socket) or the
- * step that failed. */
+/* What the child reports through its channel: with send_pidfd first its
+ * pidfd (step 0, the fd attached), then nothing (the exec closed the
+ * channel) or the step that failed. */
 enum weft__child_step {
 	WEFT__REPORT_PIDFD = 0, /* not a failure: the pidfd is attached */
 	WEFT__STEP_EXEC,
@@ -52,11 +53,14 @@ typedef struct weft__child_report {
  * a report to errfd and exits with status 255. Never returns. */
 __attribute__((noreturn)) void weft__child_exec(const weft__child_plan *plan);
 
-/* A started child: the caller's pipe ends (-1: none) and the pidfd. */
+/* A started child: the caller's pipe ends (-1: none) and the pidfd. With
+ * reaped, something else reaped the child before we could open its pidfd
+ * (its status is lost) and pidfd is an always-readable eventfd. */
 typedef struct weft__spawned {
 	pid_t pid;
 	int pidfd;
 	int fd[3];
+	bool reaped;
 } weft__spawned;
 
 /* Validates opts, starts argv and fills *out. On error returns the code

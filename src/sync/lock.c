@@ -32,20 +32,17 @@ static void pass_on(_Atomic uint32_t *w, int pflags)
 
 int weft__wordlock_wait(_Atomic uint32_t *w, uint32_t mine, int pflags, int64_t deadline, bool cancellable)
 {
-	/* Spin only while no one sleeps: sleepers were here first, and a
-	 * release will hand the word to one of them. */
+	/* Spin also when WEFT__WAITERS is set: the bit may be stale (a
+	 * thread that slept takes the lock with it set), and a hand-off
+	 * between two threads would otherwise never spin again. Like any new
+	 * acquirer, a spinner may take the lock before a woken sleeper. */
 	int limit = weft__spin_begin();
 	for (int i = 0; i < limit; i++) {
 		uint32_t v = atomic_load_explicit(w, WEFT__RELAXED);
-		if (v == 0) {
-			if (atomic_compare_exchange_weak_explicit(w, &v, mine, WEFT__ACQUIRE,
-			                                          WEFT__RELAXED)) {
-				weft__spin_end(limit, true);
-				return 0;
-			}
-		} else if (v & WEFT__WAITERS) {
-			limit = 0; /* says nothing about how fast the holder is */
-			break;
+		if (v == 0 &&
+		    atomic_compare_exchange_weak_explicit(w, &v, mine, WEFT__ACQUIRE, WEFT__RELAXED)) {
+			weft__spin_end(limit, true);
+			return 0;
 		}
 		weft__cpu_relax();
 	}

@@ -231,9 +231,12 @@ static void report(uint32_t h, void *hs, uint32_t l, void *ls)
 	(void)wr;
 }
 
+/* pthread key destructor, in the exiting thread: a lock taken by a later
+ * destructor gets a fresh record (and this destructor runs again). */
 static void thread_gone(void *p)
 {
 	thread_rec *t = p;
+	self = NULL;
 	pthread_mutex_lock(&mu);
 	if (t->prev)
 		t->prev->next = t->next;

@@ -24,11 +24,12 @@ int weft_thread_set_stack_size(size_t size)
 	return 0;
 }
 
-int weft__thread_spawn(void *(*fn)(void *), void *arg, size_t stack, pthread_t *pt)
+int weft__thread_spawn(void *(*fn)(void *), void *arg, size_t stack, bool detached, pthread_t *pt)
 {
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* Round up to whole pages: some systems refuse other sizes. */
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	int rc = stack ? pthread_attr_setstacksize(&attr, (stack + page - 1) / page * page) : 0;
@@ -65,7 +66,7 @@ int weft_thread_start_new(weft_thread_fn fn, void *arg, unsigned long *ident)
 		return WEFT_ENOMEM;
 	*b = (struct bare){fn, arg};
 	pthread_t pt;
-	int rc = weft__thread_spawn(bare_main, b, weft_thread_stack_size(), &pt);
+	int rc = weft__thread_spawn(bare_main, b, weft_thread_stack_size(), true, &pt);
 	if (rc) {
 		free(b);
 		return rc;

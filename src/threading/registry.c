@@ -119,6 +119,7 @@ static void atfork_child(void)
 			continue;
 		weft__reg_unlink(r);
 		atomic_store(&r->done, WEFT__HAPPENED); /* nobody waits in the child yet */
+		atomic_store(&r->joinable, false);      /* no such pthread here */
 		if (!r->immortal)
 			weft__thread_release(r); /* the reference its (vanished) thread held */
 	}
@@ -241,6 +242,7 @@ static void join_at_exit(void)
 			if (d == WEFT__AWAITED || atomic_compare_exchange_strong(&r->done, &d, WEFT__AWAITED))
 				weft__futex_wait(&r->done, WEFT__AWAITED, WEFT__PRIVATE, WEFT__NO_DEADLINE);
 		}
+		weft__thread_reap(r, true);
 		weft__thread_release(r);
 	}
 }

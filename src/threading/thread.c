@@ -1,16 +1,24 @@
 /* Threads: start, the bootstrap every thread runs, join, and the handle's
  * accessors.
  *
- * Threads are detached pthreads: a thread's end is its record's `done`
- * word, set after its run, its excepthook call and its thread-local
- * destructors, so join means all of that is over. The starter links the
+ * A thread's end is its record's `done` word, set after its run, its
+ * excepthook call and its thread-local destructors, so join means all of
+ * that is over. The pthread itself is joinable, and reaped by the first
+ * join that sees it finished, by the exit join, or else when the record's
+ * last reference goes (pthread_detach when that is the thread itself).
+ * After `done` the thread has only its last exit instructions left, so
+ * these pthread_joins are short. Reaping at join lets glibc hand the stack
+ * to the next thread from its cache; a detached thread's stack only
+ * becomes reusable some time after the thread is gone, so a start/join
+ * loop would map a new stack each time. The starter links the
  * record into the registry before creating the thread (Python's _limbo),
  * so the thread is alive and enumerable once weft_thread_start returns.
  *
- * The OS thread name is set by the thread itself at its start, and by
+ * The name of a thread weft started is also its OS thread name (as in
+ * Python 3.14): set by the thread itself at its start, and by
  * weft_thread_set_name later, both under weft__reg_mu while the thread is
- * known alive: the thread finishes (takes the lock) before it exits, so
- * its kernel id is valid whenever a rename writes to it. */
+ * known alive (it finishes, taking the lock, before it exits, so its
+ * kernel id is valid whenever a rename writes to it). */
 #include "threading/thread_impl.h"
 
 #include <fcntl.h>
@@ -57,10 +65,23 @@ void weft__thread_retain(struct weft__thread *r)
 	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
 }
 
+void weft__thread_reap(struct weft__thread *r, bool wait)
+{
+	if (!atomic_exchange(&r->joinable, false))
+		return; /* not ours, or reaped already */
+	if (pthread_equal(r->pt, pthread_self()))
+		pthread_detach(r->pt);
+	else if (wait)
+		pthread_join(r->pt, NULL);
+	else if (pthread_tryjoin_np(r->pt, NULL))
+		atomic_store(&r->joinable, true); /* still exiting: later */
+}
+
 void weft__thread_release(struct weft__thread *r)
 {
 	if (r->immortal || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	weft__thread_reap(r, true);
 	weft__name_free(atomic_load_explicit(&r->name, memory_order_relaxed));
 	for (weft__name *o = r->old_names, *next; o; o = next) {
 		next = o->next;
@@ -181,7 +202,7 @@ int weft_thread_start(weft_thread *t, const weft_thread_opts *opts)
 	weft__reg_link(r);
 	pthread_mutex_unlock(&weft__reg_mu);
 	pthread_t pt;
-	int rc = weft__thread_spawn(bootstrap, r, stack, &pt);
+	int rc = weft__thread_spawn(bootstrap, r, stack, false, &pt);
 	if (rc) {
 		pthread_mutex_lock(&weft__reg_mu);
 		weft__reg_unlink(r);
@@ -191,6 +212,8 @@ int weft_thread_start(weft_thread *t, const weft_thread_opts *opts)
 		return rc;
 	}
 	atomic_store(&r->ident, (unsigned long)pt);
+	r->pt = pt;
+	atomic_store(&r->joinable, true);
 	t->impl_ = r;
 	return 0;
 }
@@ -210,10 +233,21 @@ int weft_thread_join(weft_thread *t, double timeout)
 		return WEFT_ESTATE;
 	if (r == weft__thread_self())
 		return WEFT_EDEADLK;
+	/* No limit and nothing that could cancel the wait (no scope with a
+	 * token or a deadline): let the kernel's end-of-thread wake do it, one
+	 * sleep instead of waiting for `done` and then for the exit. */
+	if (deadline == WEFT__NO_DEADLINE && !weft_cancel_current() &&
+	    weft__scope_deadline(WEFT__NO_DEADLINE) == WEFT__NO_DEADLINE &&
+	    atomic_exchange(&r->joinable, false)) {
+		pthread_join(r->pt, NULL); /* done was set before the thread exited */
+		return r->code;
+	}
 	for (;;) {
 		uint32_t d = atomic_load(&r->done);
-		if (d == WEFT__HAPPENED)
+		if (d == WEFT__HAPPENED) {
+			weft__thread_reap(r, deadline == WEFT__NO_DEADLINE);
 			return r->code;
+		}
 		if (d == WEFT__NOT_YET && !atomic_compare_exchange_strong(&r->done, &d, WEFT__AWAITED))
 			continue;
 		int rc = weft__park(&r->done, WEFT__AWAITED, WEFT__PRIVATE, deadline);

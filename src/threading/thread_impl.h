@@ -46,6 +46,11 @@ struct weft__thread {
 	bool daemon;
 	bool dummy;    /* a thread weft did not start */
 	bool immortal; /* the static main record */
+	/* A thread weft started is a joinable pthread until someone reaps it
+	 * (weft__thread_reap); set by the starter before the handle is
+	 * published, cleared in a forked child. */
+	_Atomic bool joinable;
+	pthread_t pt;
 
 	/* Published by the thread itself (and ident also by its starter). */
 	_Atomic unsigned long ident;
@@ -84,6 +89,11 @@ struct weft__thread *weft__thread_alloc(char *name);
 void weft__thread_retain(struct weft__thread *r);
 void weft__thread_release(struct weft__thread *r);
 
+/* Reaps r's finished pthread, once, whoever asks first: pthread_join
+ * (wait true) or pthread_tryjoin_np (false: only if it has fully exited,
+ * else leaves it to a later call), pthread_detach from the thread itself. */
+void weft__thread_reap(struct weft__thread *r, bool wait);
+
 /* Marks r finished: unlinks it, sets done and wakes joiners. */
 void weft__thread_finish(struct weft__thread *r);
 
@@ -107,9 +117,9 @@ weft_excepthook weft__excepthook(void);
  * others. */
 void weft__local_thread_exit(void);
 
-/* Starts a detached pthread running fn(arg) with the given stack size (0:
- * the system's default; rounded up to whole pages). 0, WEFT_EAGAIN (the
- * system refused another thread), WEFT_ENOMEM. */
-int weft__thread_spawn(void *(*fn)(void *), void *arg, size_t stack, pthread_t *pt);
+/* Starts a pthread running fn(arg) with the given stack size (0: the
+ * system's default; rounded up to whole pages), detached or joinable. 0,
+ * WEFT_EAGAIN (the system refused another thread), WEFT_ENOMEM. */
+int weft__thread_spawn(void *(*fn)(void *), void *arg, size_t stack, bool detached, pthread_t *pt);
 
 #endif

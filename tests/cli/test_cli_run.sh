@@ -26,6 +26,16 @@ t_usage_errors_are_one_line() {
 	grep -q 'missing-file' err || fail "file not named: $(cat err)"
 }
 
+t_missing_command() {
+	# Nothing to run and nothing on the command line to read: at a
+	# terminal that is a usage error (elsewhere stdin lines are commands).
+	command -v script >/dev/null || return 0
+	s=0
+	script -qec "weft -j2" /dev/null </dev/null >out || s=$?
+	eq "$s" 255
+	grep -q '^weft: missing command' out || fail "$(cat out)"
+}
+
 t_help_and_version() {
 	weft --help >out
 	grep -q '^Usage: weft' out || fail "no usage"
@@ -195,6 +205,23 @@ t_sigterm_keeps_finished_work() {
 	wait_gone "$(cat slow.pid)"
 	eq "$(cat out)" "done"
 	eq "$(weft --resume --joblog log -k 'echo {}' ::: fast slow)" "slow"
+}
+
+t_signal_while_the_reader_is_stuck() {
+	# The reader stops reading: weft, blocked on its full stdout, must
+	# still act on SIGTERM.
+	mkfifo pipe
+	{ waitfor go; cat >/dev/null; } <pipe &
+	reader=$!
+	env --default-signal=INT weft -n0 'head -c 3000000 /dev/zero; echo x >done' ::: 1 >pipe &
+	pid=$!
+	wait_for done
+	kill -TERM $pid
+	s=0
+	wait $pid || s=$?
+	eq "$s" 143
+	echo x >go
+	wait $reader
 }
 
 t_no_zombies_many_jobs() {

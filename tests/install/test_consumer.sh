@@ -62,7 +62,13 @@ headers_complete() { # every module header compiles on its own
 		echo "#include <weft/$(basename "$h")>" | cc -std=c17 -fsyntax-only -Wall -Werror -I"$tmp/prefix/include" -x c - || return 1
 	done
 }
+readme_example() { # the README's tour compiles and runs against the installed library
+	awk '/^```c$/{on=1;next} /^```$/{if(on)exit} on' "${WEFT_SOURCE_DIR:?}/README.md" >"$tmp/tour.c" &&
+		cc -std=gnu17 -Wall -Wextra -Werror -o "$tmp/tour" "$tmp/tour.c" $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs weft) &&
+		LD_LIBRARY_PATH=$(dirname "$(find "$tmp/prefix" -name 'libweft.so' | head -1)") "$tmp/tour" | grep -q '^7 squared is 49$'
+}
 check pkg-config pkgconfig_build
+check readme readme_example
 check find_package cmake_build
 check headers headers_complete
 echo "$passed passed, $failed failed"

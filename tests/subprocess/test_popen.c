@@ -429,6 +429,29 @@ START_TEST(cancel_kills_communicating_child)
 }
 END_TEST
 
+/* A wait that need not block succeeds even in a cancelled scope: the
+ * child had exited, it is reaped with its own status, not killed. */
+START_TEST(cancelled_scope_still_reaps_an_exited_child)
+{
+	weft_popen *p;
+	wt_ok(weft_popen_start(&p, ARGV("sh", "-c", "exit 5"), NULL));
+	struct pollfd pf = {.fd = weft_popen_sentinel(p), .events = POLLIN};
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	weft_cancel *tok;
+	wt_ok(weft_cancel_new(&tok, NULL));
+	wt_ok(weft_cancel_cancel(tok));
+	weft_cancel_scope sc;
+	wt_ok(weft_cancel_scope_enter(&sc, tok, WEFT_FOREVER));
+	int rc = -1;
+	int wrc = weft_popen_wait(p, WEFT_FOREVER, &rc);
+	wt_ok(weft_cancel_scope_exit(&sc));
+	wt_ok(wrc);
+	ck_assert_int_eq(rc, 5);
+	weft_cancel_release(tok);
+	weft_popen_free(p);
+}
+END_TEST
+
 /* Grandchildren: with new_process_group, kill and run's timeout reach them,
  * and their hold on the pipes does not stretch the timeout. We are the
  * subreaper, so the orphaned grandchild comes back to us and we see how it
@@ -581,13 +604,26 @@ END_TEST
 /* Reaped elsewhere (SIGCHLD ignored: the kernel reaps): returncode 0. */
 START_TEST(reaped_elsewhere_reads_zero)
 {
-	signal(SIGCHLD, SIG_IGN);
-	weft_popen *p;
-	wt_ok(weft_popen_start(&p, ARGV("sh", "-c", "exit 3"), NULL));
-	int rc = -1;
-	wt_ok(weft_popen_wait(p, WEFT_FOREVER, &rc));
-	ck_assert_int_eq(rc, 0);
-	weft_popen_free(p);
+	/* The child then sends its own pidfd: SIG_IGN and SA_NOCLDWAIT. */
+	struct sigaction ign = {.sa_handler = SIG_IGN},
+	                 nowait = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
+	const struct sigaction *how[] = {&ign, &nowait};
+	for (int i = 0; i < 2; i++) {
+		sigaction(SIGCHLD, how[i], NULL);
+		weft_popen *p;
+		wt_ok(weft_popen_start(&p, ARGV("sh", "-c", "exit 3"),
+		                       &(weft_popen_opts){.stdout_mode = WEFT_PIPE}));
+		int rc = -1;
+		wt_ok(weft_popen_wait(p, WEFT_FOREVER, &rc));
+		ck_assert_int_eq(rc, 0);
+		weft_popen_free(p);
+		/* a failed exec is still reported as such */
+		wt_rc(weft_popen_start(&p, ARGV("nonexisting_i_hope"), NULL), WEFT_ENOENT);
+		weft_completed r;
+		wt_ok(weft_run(ARGV("echo", "fine"), &(weft_run_opts){.capture_output = true}, &r));
+		ck_assert_str_eq(r.out.data, "fine\n");
+		weft_completed_free(&r);
+	}
 	signal(SIGCHLD, SIG_DFL);
 }
 END_TEST
@@ -632,6 +668,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, eight_threads_spawn_with_private_fds);
 	tcase_add_test(tc, cancel_kills_waited_child);
 	tcase_add_test(tc, cancel_kills_communicating_child);
+	tcase_add_test(tc, cancelled_scope_still_reaps_an_exited_child);
 	tcase_add_test(tc, kill_reaches_the_group);
 	tcase_add_test(tc, run_timeout_reaches_the_group);
 	tcase_add_test(tc, many_children_one_poll_loop);

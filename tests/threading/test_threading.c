@@ -145,7 +145,22 @@ START_TEST(join_errors_and_timeouts)
 	wt_rc(weft_thread_set_name(&t, "x"), WEFT_ESTATE);
 	ck_assert_uint_eq(weft_thread_ident(&t), 0);
 	ck_assert_int_eq(weft_thread_native_id(&t), 0);
+	ck_assert(!weft_thread_daemon(&t));
+	ck_assert_str_eq(weft_thread_error_message(&t), "");
+	weft_thread copy;
+	wt_rc(weft_thread_copy(&copy, &t), WEFT_ESTATE);
+	ck_assert_ptr_null(copy.impl_);
+	wt_rc(weft_thread_copy(NULL, &t), WEFT_EINVAL);
+	wt_rc(weft_thread_copy(&copy, NULL), WEFT_EINVAL);
 	weft_thread_free(&t);
+	/* NULL handles */
+	ck_assert(!weft_thread_is_alive(NULL));
+	ck_assert_str_eq(weft_thread_name(NULL), "");
+	ck_assert_uint_eq(weft_thread_ident(NULL), 0);
+	ck_assert_int_eq(weft_thread_native_id(NULL), 0);
+	ck_assert(!weft_thread_daemon(NULL));
+	ck_assert_str_eq(weft_thread_error_message(NULL), "");
+	weft_thread_free(NULL);
 	/* test_joining_current_thread */
 	wt_rc(weft_thread_join(weft_thread_current(), 0), WEFT_EDEADLK);
 	wt_ok(weft_thread_start(&t, &(weft_thread_opts){.target = join_self}));
@@ -311,6 +326,10 @@ START_TEST(names)
 
 	/* The OS name: the first 15 bytes, not splitting a UTF-8 character. */
 	char os[17] = {0};
+	wt_ok(weft_thread_start(&a, &(weft_thread_opts){.target = os_name_of_self, .arg = os}));
+	wt_ok(weft_thread_join(&a, 10.0));
+	ck_assert_str_eq(os, weft_thread_name(&a)); /* "Thread-N" */
+	weft_thread_free(&a);
 	wt_ok(weft_thread_start(
 	    &a,
 	    &(weft_thread_opts){.target = os_name_of_self, .arg = os, .name = "a-very-long-thread-name"}));
@@ -356,6 +375,27 @@ START_TEST(rename_sets_os_name)
 	wt_ok(weft_thread_join(&t, 10.0));
 	ck_assert_str_eq(r.os, "worker-7");
 	weft_thread_free(&t);
+}
+END_TEST
+
+/* lock_tests.py's test_thread_leak: threads started and joined leave
+ * nothing behind (no fd, no registry entry; ASan checks the memory). */
+START_TEST(no_leaks)
+{
+	int fds = wt_open_fds();
+	size_t alive = weft_thread_active_count();
+	for (int i = 0; i < 200; i++) {
+		weft_thread t;
+		wt_ok(weft_thread_start(&t, &(weft_thread_opts){.target = rename_then_wait, .name = "leak"}));
+		if (i % 2)
+			wt_ok(weft_thread_join(&t, 10.0));
+		weft_thread_free(&t); /* every other one freed while it may still run */
+	}
+	double end = weft_monotonic() + 10 * WT_SLACK;
+	while (weft_thread_active_count() > alive && weft_monotonic() < end)
+		sched_yield();
+	ck_assert_uint_eq(weft_thread_active_count(), alive);
+	ck_assert_int_eq(wt_open_fds(), fds);
 }
 END_TEST
 
@@ -688,6 +728,9 @@ static void exiting_child(bool call_exit)
 	weft_thread a, b;
 	wt_ok(weft_thread_start(&a, &(weft_thread_opts){.target = non_daemon}));
 	wt_ok(weft_thread_start(&b, &(weft_thread_opts){.target = daemon_forever, .daemon = WEFT_DAEMON}));
+	/* Dropping the handles does not stop the threads nor the exit join. */
+	weft_thread_free(&a);
+	weft_thread_free(&b);
 	/* Registered after weft's join handler, so it runs before it. */
 	atexit(release_at_exit);
 	if (call_exit)
@@ -729,6 +772,7 @@ int main(void)
 	tcase_add_test(tc, start_arguments_and_daemon);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, rename_sets_os_name);
+	tcase_add_test(tc, no_leaks);
 	tcase_add_test(tc, embedded_run);
 	tcase_add_test(tc, failure_goes_to_excepthook_and_join);
 	tcase_add_test(tc, default_excepthook_prints);

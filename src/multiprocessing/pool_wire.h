@@ -1,0 +1,60 @@
+/* src/multiprocessing/pool_wire.h - the messages between the pool's
+ * manager and its workers (internal). Each message is one connection frame
+ * (connection.c); fields are in host order (both ends are one program).
+ *
+ * Request (manager -> worker): a unit of work.
+ *   mpw_req header, then per item a u64 (length | MPW_SKIP) and the bytes.
+ *   A skipped item (cancelled, or already done before a requeue) is not
+ *   run and gets no record. The task is named by its weft_task address:
+ *   workers are forked, so the registry lives at the same address.
+ *
+ * Reply (worker -> manager): one or more mpw_rec records, each followed by
+ * its message (msglen bytes) and output (outlen bytes). A worker sends
+ * MPW_READY (or MPW_INITFAIL) once after its initializer, MPW_START before
+ * an item of a timed unit (so the manager knows when its clock starts),
+ * and MPW_RESULT after every item it ran. Records of several items and
+ * units share a message while the worker has more requests waiting, for
+ * up to FLUSH_NS.
+ */
+#ifndef WEFT_MP_POOL_WIRE_H
+#define WEFT_MP_POOL_WIRE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define MPW_SKIP (UINT64_C(1) << 63)
+
+enum { MPW_TIMED = 1 }; /* mpw_req.flags: report MPW_START before each item */
+
+typedef struct mpw_req {
+	uint32_t seq; /* the unit's number on this worker */
+	uint32_t flags;
+	uint64_t task; /* const weft_task * */
+	uint64_t nitems;
+} mpw_req;
+
+enum { MPW_READY = 1, MPW_INITFAIL = 2, MPW_START = 3, MPW_RESULT = 4 };
+
+typedef struct mpw_rec {
+	uint32_t type;
+	uint32_t seq;
+	uint64_t item;
+	int32_t code; /* 0 or the failure code */
+	uint32_t msglen;
+	uint64_t outlen;
+	uint64_t ns; /* MPW_RESULT: how long the item ran */
+} mpw_rec;
+
+/* A page each worker shares with the manager (MAP_SHARED, made before
+ * the fork): which item it is running. Read after the worker died, it says
+ * which item to blame even when the worker was killed before it could
+ * report anything (SIGKILL). */
+typedef struct mpw_progress {
+	_Atomic uint32_t running; /* 1 while (seq, item) runs */
+	_Atomic uint32_t seq;
+	_Atomic uint64_t item;
+} mpw_progress;
+
+_Static_assert(sizeof(mpw_req) == 24 && sizeof(mpw_rec) == 40, "wire records have no padding");
+
+#endif

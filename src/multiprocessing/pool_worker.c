@@ -1,0 +1,208 @@
+/* The pool's worker process: runs the initializer, then reads units from
+ * its connection and answers with one record per item (pool_wire.h), until
+ * the manager closes the connection or max_tasks units are done.
+ *
+ * Replies are batched: records go into one buffer, which is sent when the
+ * worker would otherwise block (no request waiting), when it grows large,
+ * when FLUSH_NS passed since the last send (so results of slow items go
+ * out as they finish, and a crash loses at most FLUSH_NS worth of cheap
+ * results: the manager runs those items again), and before every item of
+ * a timed unit (with that item's MPW_START, so the manager's clock for it
+ * starts no earlier than the item does). The progress page names the item
+ * running at any moment. A crash signal (SEGV, BUS, FPE, ILL, ABRT) sends
+ * the complete records first, then dies of the signal: only SIGKILL (or a
+ * handler the task put in place of ours) loses finished results. */
+#include "multiprocessing/pool_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { FLUSH_AT = 256 * 1024, FLUSH_NS = 200000 };
+
+typedef struct rbuf {
+	char *p;
+	size_t len, cap;
+	size_t whole;     /* bytes of complete records (len, between records) */
+	uint64_t sent_ns; /* when it was last sent */
+} rbuf;
+
+/* For the crash handler. */
+static weft_connection *crash_conn;
+static rbuf *crash_buf;
+
+static _Noreturn void finish(int code)
+{
+	weft__shm_exit_cleanup();
+	fflush(NULL);
+	_exit(code);
+}
+
+static void put(rbuf *b, const void *data, size_t len)
+{
+	if (!len)
+		return;
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			finish(1); /* the manager reports the item as broken */
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+}
+
+static void record(rbuf *b, uint32_t type, uint32_t seq, uint64_t item, int code, const char *msg,
+                   const weft_bytes *out, uint64_t ns)
+{
+	size_t msglen = msg ? strlen(msg) : 0;
+	mpw_rec r = {type, seq, item, code, (uint32_t)msglen, out ? out->len : 0, ns};
+	put(b, &r, sizeof r);
+	put(b, msg, msglen);
+	if (out)
+		put(b, out->data, out->len);
+	b->whole = b->len;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void flush(weft_connection *c, rbuf *b, uint64_t now)
+{
+	b->sent_ns = now;
+	if (!b->len)
+		return;
+	if (weft_connection_send_bytes(c, b->p, b->len, WEFT_FOREVER))
+		finish(0); /* the manager is gone */
+	b->len = b->whole = 0;
+}
+
+/* A fatal signal in a task: report what is finished, then die of it (the
+ * signal is blocked in here and hits once the handler returns). The task
+ * was running, not our code: the buffer holds whole records only. */
+static void on_crash(int sig)
+{
+	if (crash_buf->whole)
+		weft_connection_send_bytes(crash_conn, crash_buf->p, crash_buf->whole, WEFT_FOREVER);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_crashes(weft_connection *c, rbuf *b)
+{
+	static char altstack[64 * 1024]; /* a stack overflow still reports */
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+	sigaltstack(&ss, NULL);
+	crash_conn = c;
+	crash_buf = b;
+	struct sigaction sa = {.sa_handler = on_crash, .sa_flags = SA_ONSTACK};
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Runs one item with a failure record of its own, as a process target;
+ * returns when it ended. */
+static uint64_t run_item(rbuf *b, mpw_progress *pg, const weft_task *t, uint32_t seq, uint64_t i,
+                         const void *in, size_t len)
+{
+	weft__failure f;
+	weft__failure *prev = weft__failure_enter(&f);
+	weft_bytes out = {0};
+	atomic_store_explicit(&pg->seq, seq, memory_order_relaxed);
+	atomic_store_explicit(&pg->item, i, memory_order_relaxed);
+	atomic_store_explicit(&pg->running, 1, memory_order_release);
+	uint64_t t0 = now_ns();
+	int rc = t->fn(in, len, &out);
+	uint64_t t1 = now_ns(), ns = t1 - t0;
+	atomic_store_explicit(&pg->running, 0, memory_order_release);
+	weft__failure_leave(prev);
+	int code = f.code ? f.code : rc < 0 ? rc : 0;
+	if (code)
+		weft_bytes_free(&out);
+	record(b, MPW_RESULT, seq, i, code, code ? f.msg : NULL, &out, ns);
+	weft_bytes_free(&out);
+	weft__failure_clear(&f);
+	return t1;
+}
+
+/* Runs the unit in msg; a malformed one ends the worker (the manager then
+ * reports its items as broken). */
+static void run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, const char *msg, size_t len)
+{
+	mpw_req h;
+	if (len < sizeof h)
+		finish(1);
+	memcpy(&h, msg, sizeof h);
+	const weft_task *t = (const weft_task *)(uintptr_t)h.task;
+	size_t off = sizeof h;
+	for (uint64_t i = 0; i < h.nitems; i++) {
+		uint64_t w;
+		if (len - off < sizeof w)
+			finish(1);
+		memcpy(&w, msg + off, sizeof w);
+		off += sizeof w;
+		uint64_t n = w & ~MPW_SKIP;
+		if (n > len - off)
+			finish(1);
+		if (!(w & MPW_SKIP)) {
+			if (h.flags & MPW_TIMED) {
+				record(b, MPW_START, h.seq, i, 0, NULL, NULL, 0);
+				flush(c, b, now_ns());
+			}
+			uint64_t end = run_item(b, pg, t, h.seq, i, msg + off, n);
+			if (end - b->sent_ns >= FLUSH_NS)
+				flush(c, b, end);
+		}
+		off += n;
+	}
+}
+
+_Noreturn void weft__mpw_main(const weft__mpw_cfg *cfg)
+{
+	weft_connection *c = cfg->conn;
+	pthread_sigmask(SIG_SETMASK, cfg->mask, NULL); /* the manager blocks all */
+	rbuf b = {0};
+	if (cfg->initializer) {
+		weft__failure f;
+		weft__failure *prev = weft__failure_enter(&f);
+		int rc = cfg->initializer(cfg->initarg);
+		weft__failure_leave(prev);
+		if (rc < 0 || f.code) {
+			int code = f.code ? f.code : rc;
+			record(&b, MPW_INITFAIL, 0, 0, code, f.msg ? f.msg : weft_strerror(code), NULL, 0);
+			flush(c, &b, 0);
+			finish(1);
+		}
+		weft__failure_clear(&f);
+	}
+	record(&b, MPW_READY, 0, 0, 0, NULL, NULL, 0);
+	flush(c, &b, now_ns());
+	catch_crashes(c, &b);
+	long units = 0;
+	weft_bytes m = {0};
+	for (;;) {
+		/* Block only with nothing left to say. */
+		if (b.len >= FLUSH_AT || (b.len && weft_connection_poll(c, 0) != 0))
+			flush(c, &b, now_ns());
+		int rc = weft_connection_recv_bytes(c, &m, 0, WEFT_FOREVER);
+		if (rc) {
+			flush(c, &b, 0);
+			finish(rc == WEFT_EEOF ? 0 : 1);
+		}
+		run_unit(c, cfg->prog, &b, m.data, m.len);
+		if (cfg->max_tasks && ++units >= cfg->max_tasks) {
+			flush(c, &b, 0);
+			finish(0);
+		}
+	}
+}
