@@ -22,7 +22,7 @@
  * malloc was the largest cost of a tiny task in profiles. */
 enum { CACHE_MAX = 65536 };
 
-static __thread struct {
+static WEFT__TLS struct {
 	weft_future *head;
 	int n;
 	bool registered;
