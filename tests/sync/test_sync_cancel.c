@@ -269,7 +269,8 @@ static int race_cond(void)
 /* Two sleepers, a (cancellable) and b; the main thread wakes one with
  * `wake` and cancels a at the same moment. Whoever did not get the wakeup
  * must not be left asleep when the wakeup was meant for it. */
-static void race(int (*op)(void), void (*setup)(void), void (*wake)(void), void (*after)(racer *, racer *))
+static void race(int (*op)(void), void (*setup)(void), bool (*ready)(void), void (*wake)(void),
+                 void (*after)(racer *, racer *))
 {
 	for (int i = 0; i < 100; i++) {
 		if (setup)
@@ -278,6 +279,8 @@ static void race(int (*op)(void), void (*setup)(void), void (*wake)(void), void 
 		wt_ok(weft_cancel_new(&a.tok, NULL));
 		wt_thread *ta = wt_spawn(racer_main, &a), *tb = wt_spawn(racer_main, &b);
 		st_until(atomic_load(&a.entered) && atomic_load(&b.entered));
+		if (ready) /* asleep may also mean on the way in, e.g. in cond_acquire */
+			st_until(ready());
 		st_blocked(a.tid);
 		st_blocked(b.tid);
 		wake();
@@ -310,7 +313,7 @@ static void after_lock(racer *a, racer *b)
 START_TEST(cancelled_lock_waiter_passes_wakeup_on)
 {
 	weft_lock_init(&lk, 0);
-	race(race_lock, hold_lock, wake_lock, after_lock);
+	race(race_lock, hold_lock, NULL, wake_lock, after_lock);
 	ck_assert_uint_eq(st_word(lk.word), 0);
 }
 END_TEST
@@ -330,11 +333,16 @@ static void after_sem(racer *a, racer *b)
 START_TEST(cancelled_sem_waiter_passes_wakeup_on)
 {
 	weft_sem_init(&sem, 0, 0);
-	race(race_sem, NULL, wake_sem, after_sem);
+	race(race_sem, NULL, NULL, wake_sem, after_sem);
 	ck_assert_int_eq(weft_sem_value(&sem), 0);
 	ck_assert_uint_eq(st_word(sem.waiters), 0);
 }
 END_TEST
+
+static bool both_waiting(void)
+{
+	return st_word(cv.waiting) == 2;
+}
 
 static void wake_cond(void)
 {
@@ -355,7 +363,7 @@ static void after_cond(racer *a, racer *b)
 START_TEST(cancelled_cond_waiter_passes_notify_on)
 {
 	weft_cond_init(&cv, NULL);
-	race(race_cond, NULL, wake_cond, after_cond);
+	race(race_cond, NULL, both_waiting, wake_cond, after_cond);
 	ck_assert_uint_eq(st_word(cv.waiting), 0);
 	ck_assert_uint_eq(st_word(cv.signals), 0);
 }
