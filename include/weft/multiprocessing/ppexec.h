@@ -36,8 +36,9 @@
  *    trip per call.
  * As Python: a failing initializer breaks the pool (calls not yet done fail
  * with WEFT_EBROKEN, later submissions return WEFT_EBROKEN); it is not
- * retried (workers that die before they are ready are retried twice). A future moves to running when its call is sent to a worker
- * (then weft_future_cancel fails, as in Python); weft_future_cancel_running
+ * retried (workers that die before they are ready are retried twice). A
+ * future moves to running when its call is sent to a worker (then
+ * weft_future_cancel fails, as in Python); weft_future_cancel_running
  * returns WEFT_ENOTSUP.
  *
  * Thread-safety: every function is thread-safe. Done callbacks run on the
