@@ -22,7 +22,7 @@
 
 int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout)
 {
-	if (!n || !t || !(timeout == 0 || (timeout > 0 && timeout <= 1e9)))
+	if (!n || n > UINT32_MAX || !t || !(timeout == 0 || (timeout > 0 && timeout <= 1e9)))
 		return WEFT_EINVAL;
 	*u = (weft__mpu){.ops = ops, .task = t, .n = n, .timeout = timeout};
 	u->settled = calloc(n, 1);

@@ -145,8 +145,13 @@ static bool unit_start(weft__mpu *u, size_t i)
 {
 	pjob *j = ((punit *)u)->job;
 	/* The first item moves the future to running; a future cancelled
-	 * while pending skips the whole job. */
-	return !j->fut || weft_future_set_running_or_notify_cancel(j->fut) != WEFT_ECANCELED;
+	 * while pending skips the whole job. The manager alone starts. */
+	if (!j->fut || j->running)
+		return true;
+	if (weft_future_set_running_or_notify_cancel(j->fut) == WEFT_ECANCELED)
+		return false;
+	j->running = true;
+	return true;
 }
 
 static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)

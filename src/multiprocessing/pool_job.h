@@ -29,6 +29,7 @@ typedef struct pjob {
 	void (*error_cb)(int code, const char *msg, void *arg);
 	void *cb_arg;
 	/* The manager's. */
+	bool running; /* the future was moved to running */
 	size_t remaining;
 	int first_code;
 	char *first_msg;

@@ -306,7 +306,6 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 	if (s->run_known && s->run_seq == r->seq && s->run_item == r->item)
 		s->run_known = false;
 	e->item_ns += ((int64_t)r->ns - e->item_ns) / 4;
-	s->progress = weft__now_ns();
 	if (u->settled[r->item])
 		return; /* ended while the worker ran it (cannot happen today; harmless) */
 	int code = r->code > 0 ? WEFT_EIO : r->code;
@@ -379,13 +378,33 @@ static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 }
 
 /* Reads every reply waiting on s's connection. */
+/* Receives a reply into buf (data, and len as its capacity), growing it
+ * as needed: one buffer serves every message. */
+static int recv_reply(weft_connection *c, weft_bytes *buf, size_t *len)
+{
+	for (;;) {
+		int rc = weft_connection_recv_bytes_into(c, buf->data, buf->len, len, 0);
+		if (rc != WEFT_EMSGSIZE)
+			return rc;
+		size_t cap = *len + *len / 2 + 4096;
+		void *p = realloc(buf->data, cap);
+		if (!p)
+			return WEFT_ENOMEM;
+		buf->data = p;
+		buf->len = cap;
+	}
+}
+
 static void read_replies(weft__mpe *e, mpe_slot *s, weft_bytes *m)
 {
 	while (!s->eof) {
-		int rc = weft_connection_recv_bytes(s->conn, m, 0, 0);
+		size_t len = 0;
+		int rc = recv_reply(s->conn, m, &len);
 		if (rc == WEFT_ETIMEDOUT)
 			return;
-		if (rc || !handle_reply(e, s, m->data, m->len)) {
+		if (!rc)
+			s->progress = weft__now_ns(); /* it finished something */
+		if (rc || !handle_reply(e, s, m->data, len)) {
 			s->eof = true; /* wait for the sentinel */
 			if (rc != WEFT_EEOF)
 				kill_worker(s); /* it talks nonsense */

@@ -38,11 +38,11 @@ enum { MPW_READY = 1, MPW_INITFAIL = 2, MPW_START = 3, MPW_RESULT = 4 };
 typedef struct mpw_rec {
 	uint32_t type;
 	uint32_t seq;
-	uint64_t item;
-	int32_t code; /* 0 or the failure code */
+	uint32_t item; /* units hold fewer than 2^32 items */
+	int32_t code;  /* 0 or the failure code */
 	uint32_t msglen;
+	uint32_t ns; /* MPW_RESULT: about how long the item ran (saturated) */
 	uint64_t outlen;
-	uint64_t ns; /* MPW_RESULT: how long the item ran */
 } mpw_rec;
 
 /* A page each worker shares with the manager (MAP_SHARED, made before
@@ -55,6 +55,6 @@ typedef struct mpw_progress {
 	_Atomic uint64_t item;
 } mpw_progress;
 
-_Static_assert(sizeof(mpw_req) == 24 && sizeof(mpw_rec) == 40, "wire records have no padding");
+_Static_assert(sizeof(mpw_req) == 24 && sizeof(mpw_rec) == 32, "wire records have no padding");
 
 #endif

@@ -60,7 +60,13 @@ static void record(rbuf *b, uint32_t type, uint32_t seq, uint64_t item, int code
                    const weft_bytes *out, uint64_t ns)
 {
 	size_t msglen = msg ? strlen(msg) : 0;
-	mpw_rec r = {type, seq, item, code, (uint32_t)msglen, out ? out->len : 0, ns};
+	mpw_rec r = {type,
+	             seq,
+	             (uint32_t)item,
+	             code,
+	             (uint32_t)msglen,
+	             ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns,
+	             out ? out->len : 0};
 	put(b, &r, sizeof r);
 	put(b, msg, msglen);
 	if (out)
@@ -110,29 +116,50 @@ static void catch_crashes(weft_connection *c, rbuf *b)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* Runs one item with a failure record of its own, as a process target;
- * returns when it ended. */
-static uint64_t run_item(rbuf *b, mpw_progress *pg, const weft_task *t, uint32_t seq, uint64_t i,
-                         const void *in, size_t len)
+/* The clock, sampled every `stride` items: reading it costs as much as a
+ * trivial task on some machines, so cheap items are timed in groups (up
+ * to MAX_STRIDE) and slow ones one by one. */
+enum { MAX_STRIDE = 64, SLOW_NS = 10000 };
+
+typedef struct sampler {
+	uint64_t t0;  /* when the group began */
+	uint64_t per; /* the last group's time per item */
+	unsigned stride, since;
+} sampler;
+
+/* Counts an item; returns the time when the clock was read, else 0. */
+static uint64_t sample(sampler *sm)
 {
-	weft__failure f;
-	weft__failure *prev = weft__failure_enter(&f);
+	if (++sm->since < sm->stride)
+		return 0;
+	uint64_t t = now_ns();
+	sm->per = (t - sm->t0) / sm->since;
+	sm->t0 = t;
+	sm->since = 0;
+	sm->stride = sm->per >= SLOW_NS ? 1 : sm->stride < MAX_STRIDE ? sm->stride * 2 : MAX_STRIDE;
+	return t;
+}
+
+/* Runs one item with a failure record of its own, as a process target;
+ * returns the clock if it was read. */
+static uint64_t run_item(rbuf *b, mpw_progress *pg, sampler *sm, weft__failure *f, const weft_task *t,
+                         uint32_t seq, uint64_t i, const void *in, size_t len)
+{
 	weft_bytes out = {0};
 	atomic_store_explicit(&pg->seq, seq, memory_order_relaxed);
 	atomic_store_explicit(&pg->item, i, memory_order_relaxed);
 	atomic_store_explicit(&pg->running, 1, memory_order_release);
-	uint64_t t0 = now_ns();
 	int rc = t->fn(in, len, &out);
-	uint64_t t1 = now_ns(), ns = t1 - t0;
 	atomic_store_explicit(&pg->running, 0, memory_order_release);
-	weft__failure_leave(prev);
-	int code = f.code ? f.code : rc < 0 ? rc : 0;
+	uint64_t now = sample(sm);
+	int code = f->code ? f->code : rc < 0 ? rc : 0;
 	if (code)
 		weft_bytes_free(&out);
-	record(b, MPW_RESULT, seq, i, code, code ? f.msg : NULL, &out, ns);
+	record(b, MPW_RESULT, seq, i, code, code ? f->msg : NULL, &out, sm->per);
 	weft_bytes_free(&out);
-	weft__failure_clear(&f);
-	return t1;
+	if (f->code)
+		weft__failure_clear(f); /* the next item starts clean */
+	return now;
 }
 
 /* Runs the unit in msg; a malformed one ends the worker (the manager then
@@ -145,6 +172,9 @@ static void run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, const char *
 	memcpy(&h, msg, sizeof h);
 	const weft_task *t = (const weft_task *)(uintptr_t)h.task;
 	size_t off = sizeof h;
+	sampler sm = {.t0 = now_ns(), .stride = 1};
+	weft__failure f; /* one record for the unit, cleared after a failure */
+	weft__failure *prev = weft__failure_enter(&f);
 	for (uint64_t i = 0; i < h.nitems; i++) {
 		uint64_t w;
 		if (len - off < sizeof w)
@@ -159,12 +189,13 @@ static void run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, const char *
 				record(b, MPW_START, h.seq, i, 0, NULL, NULL, 0);
 				flush(c, b, now_ns());
 			}
-			uint64_t end = run_item(b, pg, t, h.seq, i, msg + off, n);
-			if (end - b->sent_ns >= FLUSH_NS)
-				flush(c, b, end);
+			uint64_t now = run_item(b, pg, &sm, &f, t, h.seq, i, msg + off, n);
+			if (now && now - b->sent_ns >= FLUSH_NS)
+				flush(c, b, now);
 		}
 		off += n;
 	}
+	weft__failure_leave(prev);
 }
 
 _Noreturn void weft__mpw_main(const weft__mpw_cfg *cfg)

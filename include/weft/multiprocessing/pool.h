@@ -42,7 +42,9 @@
  *    that runs longer has its worker killed and replaced and fails with
  *    WEFT_ETIMEDOUT; the others are unaffected.
  *  - A failing initializer breaks the pool (calls fail with WEFT_EBROKEN,
- *    new ones return it) instead of respawning workers forever.
+ *    new ones return it) instead of respawning workers forever; workers
+ *    that die before they are ready are retried twice, then the pool
+ *    breaks too.
  *  - weft_pool_terminate and weft_pool_free end every unfinished call
  *    with WEFT_ECANCELED, so nobody waits forever on a terminated pool.
  * Differences: map_async's future (and the results array) is done once
@@ -56,11 +58,14 @@
  * hold up the pool's other results.
  * Thread-safety: every function is thread-safe, except that an iterator
  * belongs to one thread at a time.
- * Fork: workers are forked from the pool's manager thread when the pool is
- * made; the initializer and tasks are functions of the program. A pool
- * belongs to the process that made it: in a forked child its functions
- * return WEFT_EBROKEN. At exit, a pool still alive is terminated (as
- * Python's finalizer does).
+ * Workers: forked, when the pool is made, by a single-threaded fork server
+ * that the calling thread forks (so no worker inherits a lock another
+ * thread held); replacements come from the same server, so every worker is
+ * a copy of the program as it was when the pool was made. The initializer
+ * and the tasks are functions of the program.
+ * Fork: a pool belongs to the process that made it: in a forked child its
+ * functions return WEFT_EBROKEN. At exit, a pool still alive is terminated
+ * (as Python's finalizer does).
  */
 #ifndef WEFT_MULTIPROCESSING_POOL_H
 #define WEFT_MULTIPROCESSING_POOL_H

@@ -14,9 +14,11 @@
  *   weft_future_release(f);
  *   weft_executor_free(ex);                                     // `with` exit
  *
- * Workers are forked from the pool's manager thread (the 'fork' start
- * method) when the first call is submitted; every call is a named byte
- * task (weft/task.h): weft_executor_submit (an in-process void *fn(void *))
+ * Workers are forked by a single-threaded fork server, which the thread
+ * submitting the first call forks (as Python's forkserver: no worker
+ * inherits a lock another thread held; every worker, replacements too, is a
+ * copy of the program at that moment). Every call is a named byte task
+ * (weft/task.h): weft_executor_submit (an in-process void *fn(void *))
  * returns WEFT_ENOTSUP, weft_executor_submit_task returns WEFT_EINVAL for a
  * function not registered with WEFT_TASK. weft_executor_map_task's
  * chunksize sends that many items to a worker in one message.
@@ -34,8 +36,9 @@
  *    trip per call.
  * As Python: a failing initializer breaks the pool (calls not yet done fail
  * with WEFT_EBROKEN, later submissions return WEFT_EBROKEN); it is not
- * retried. A future moves to running when its call is sent to a worker
- * (then weft_future_cancel fails, as in Python); weft_future_cancel_running
+ * retried (workers that die before they are ready are retried twice). A
+ * future moves to running when its call is sent to a worker (then
+ * weft_future_cancel fails, as in Python); weft_future_cancel_running
  * returns WEFT_ENOTSUP.
  *
  * Thread-safety: every function is thread-safe. Done callbacks run on the
