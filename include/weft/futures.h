@@ -352,7 +352,8 @@ WEFT_EXTERN int weft_task_group_spawn(weft_task_group *g, int (*fn)(void *arg), 
  * pool). Returns 0; the first failure's code; WEFT_ECANCELED when the group
  * was cancelled and no task failed; WEFT_ETIMEDOUT (tasks still running)
  * or WEFT_ECANCELED (the caller's scope fired) with the group unchanged;
- * EINVAL (NULL, bad timeout). The group can be used again afterwards. */
+ * EINVAL (NULL, bad timeout). A group that was not cancelled can be used
+ * again afterwards. */
 WEFT_EXTERN int weft_task_group_wait(weft_task_group *g, double timeout);
 
 /* Cancels the group (as a failure does, but recording none). EINVAL. */
