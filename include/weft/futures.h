@@ -265,7 +265,8 @@ typedef struct weft_map weft_map;
 /* Python's map(fn, args): calls fn(args[i]) on the executor and yields the
  * results in input order. args must stay valid until the iterator is
  * exhausted or freed. Every call is submitted now (up to buffersize). On a
- * submission error nothing is left running and the error is returned.
+ * submission error the calls already submitted are cancelled (those that
+ * started finish on their own) and the error is returned.
  * EINVAL (NULL out/fn, args NULL with n > 0, bad timeout), and the errors
  * of weft_executor_submit. */
 WEFT_EXTERN int weft_executor_map(weft_executor *ex, weft_map **out, void *(*fn)(void *arg),

@@ -1113,6 +1113,33 @@ static void *sleep_and_write(void *arg)
 	return P(n);
 }
 
+/* bpo-43944: a process forked from a pool task exits normally (the child
+ * must not try to join the parent's pool at exit). */
+static void *fork_and_wait(void *arg)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(7); /* runs the atexit handlers: nothing to join here */
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return P(-1);
+	return P(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+START_TEST(fork_from_a_pool_task)
+{
+	weft_executor *ex;
+	wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 1}));
+	weft_future *f;
+	wt_ok(weft_executor_submit(ex, &f, fork_and_wait, NULL));
+	void *v;
+	wt_ok(weft_future_result(f, 30, &v));
+	ck_assert_int_eq(I(v), 7);
+	weft_future_release(f);
+	weft_executor_free(ex);
+}
+END_TEST
+
 /* test_interpreter_shutdown and gh-83386: exit() joins the pools, also one
  * shut down without waiting, and the default executor. */
 static void exit_with_running_call(int how)
@@ -1196,6 +1223,7 @@ int main(void)
 	tcase_add_test(tc, default_executor);
 	tcase_add_test(tc, forked_child_refuses_the_parents_pool);
 	tcase_add_test(tc, exit_joins_the_pools);
+	tcase_add_test(tc, fork_from_a_pool_task);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
