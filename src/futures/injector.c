@@ -1,6 +1,10 @@
 /* Vyukov's intrusive MPSC queue (injector.h). The stub node keeps the list
  * non-empty so that producers never touch the consumer's head: when the
- * consumer takes the last real job it re-queues the stub behind it. */
+ * consumer takes the last real job it re-queues the stub behind it.
+ *
+ * The head is published with release stores only for emptiness checks:
+ * the consumer re-reads its own head in program order, and it keeps
+ * looking while the head shows a job, so no job is left behind. */
 #include "futures/injector.h"
 
 #include <sched.h>
@@ -10,7 +14,7 @@ void weft__injector_init(weft__injector *q)
 	atomic_init(&q->stub.next, NULL);
 	q->stub.run = NULL;
 	atomic_init(&q->tail, &q->stub);
-	q->head = &q->stub;
+	atomic_init(&q->head, &q->stub);
 	atomic_init(&q->lk, 0);
 }
 
@@ -22,17 +26,17 @@ void weft__injector_lock(weft__injector *q)
 
 weft__job *weft__injector_pop(weft__injector *q)
 {
-	weft__job *head = q->head;
+	weft__job *head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	weft__job *next = atomic_load_explicit(&head->next, memory_order_acquire);
 	if (head == &q->stub) {
 		if (!next)
 			return NULL;
-		q->head = next;
+		atomic_store_explicit(&q->head, next, memory_order_release);
 		head = next;
 		next = atomic_load_explicit(&next->next, memory_order_acquire);
 	}
 	if (next) {
-		q->head = next;
+		atomic_store_explicit(&q->head, next, memory_order_release);
 		return head;
 	}
 	/* head is the last linked job: unless a producer already swapped the
@@ -42,7 +46,7 @@ weft__job *weft__injector_pop(weft__injector *q)
 	weft__injector_push(q, &q->stub);
 	next = atomic_load_explicit(&head->next, memory_order_acquire);
 	if (next) {
-		q->head = next;
+		atomic_store_explicit(&q->head, next, memory_order_release);
 		return head;
 	}
 	return NULL;

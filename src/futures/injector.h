@@ -20,7 +20,8 @@
 typedef struct weft__injector {
 	_Alignas(64) weft__job *_Atomic tail;
 	_Alignas(64) _Atomic uint32_t lk; /* consumer try-lock: 0 free, 1 held */
-	_Alignas(64) weft__job *head;     /* under lk */
+	/* Written under lk; read by anyone asking whether the queue is empty. */
+	_Alignas(64) weft__job *_Atomic head;
 	_Alignas(64) weft__job stub;
 } weft__injector;
 
@@ -35,11 +36,14 @@ static inline void weft__injector_push(weft__injector *q, weft__job *job)
 	atomic_store_explicit(&prev->next, job, memory_order_release);
 }
 
-/* true when a job may be queued (seq_cst load of the tail: the stub is the
- * tail exactly when the queue is empty). */
+/* true when a job may be queued (seq_cst loads). The queue is empty only
+ * when the stub is both its head and its tail: the tail alone is not
+ * enough, because the consumer re-queues the stub behind the last job it
+ * takes, and a producer may slip a job in front of the stub meanwhile --
+ * the stub is then the tail with jobs before it, and the head shows them. */
 static inline bool weft__injector_nonempty(weft__injector *q)
 {
-	return atomic_load(&q->tail) != &q->stub;
+	return atomic_load(&q->tail) != &q->stub || atomic_load(&q->head) != &q->stub;
 }
 
 /* Try to become the consumer; false when another thread is. */
