@@ -60,8 +60,11 @@ struct weft__mpu {
 };
 
 /* Prepares u for n items of task t with a per-item timeout (0 = none).
- * EINVAL (n == 0, t NULL, bad timeout), ENOMEM. Free with weft__mpu_fini. */
-int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout);
+ * settled is n zeroed bytes the caller allocated with u (one allocation
+ * per unit). EINVAL (n == 0 or >= 2^32, t NULL, bad timeout), ENOMEM.
+ * Free with weft__mpu_fini. */
+int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout,
+                   uint8_t *settled);
 
 /* Appends the next item's input (copied). ENOMEM. */
 int weft__mpu_add(weft__mpu *u, const void *data, size_t len);
