@@ -38,7 +38,7 @@ struct weft_context_token {
 	_Atomic bool used;
 };
 
-static __thread struct {
+static WEFT__TLS struct {
 	weft_context *cur;
 	weft__hamt *implicit;
 	bool registered;

@@ -18,6 +18,11 @@
 #define WEFT__NO_DEADLINE INT64_MAX
 #define WEFT__NS_PER_S    1000000000LL
 
+/* Thread-locals on hot paths: the initial-exec model reads them with one
+ * %fs-relative load instead of a __tls_get_addr call in libweft.so (the
+ * library is linked at startup, so static TLS has room for them). */
+#define WEFT__TLS         __thread __attribute__((tls_model("initial-exec")))
+
 #define weft__likely(x)   __builtin_expect(!!(x), 1)
 #define weft__unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static __thread weft__failure *current;
+static WEFT__TLS weft__failure *current;
 /* Failures outside any task: a fixed buffer, so a thread that ends never
  * leaks a message. */
 static __thread char loose_msg[256];

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static __thread weft__park_rec self = {.poll_fd = -1, .wake_fd = -1};
+static WEFT__TLS weft__park_rec self = {.poll_fd = -1, .wake_fd = -1};
 
 weft__park_rec *weft__park_self(void)
 {

@@ -22,7 +22,7 @@
  * malloc was the largest cost of a tiny task in profiles. */
 enum { CACHE_MAX = 65536 };
 
-static __thread struct {
+static WEFT__TLS struct {
 	weft_future *head;
 	int n;
 	bool registered;
@@ -59,8 +59,7 @@ weft_future *weft__future_alloc(uint32_t refs)
 			return NULL;
 	}
 	memset(f, 0, sizeof *f);
-	atomic_init(&f->state, F_PENDING);
-	atomic_init(&f->refs, refs);
+	atomic_init(&f->state, F_PENDING | refs * F_REF);
 	return f;
 }
 
@@ -112,13 +111,17 @@ int weft_future_retain(weft_future *f)
 {
 	if (!f)
 		return WEFT_EINVAL;
-	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	uint32_t old = atomic_fetch_add_explicit(&f->state, F_REF, memory_order_relaxed);
+	if (old / F_REF >= F_MAX_REFS) {
+		atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_relaxed);
+		return WEFT_ERANGE;
+	}
 	return 0;
 }
 
 void weft_future_release(weft_future *f)
 {
-	if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+	if (f && atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)
 		future_free(f);
 }
 
@@ -185,7 +188,7 @@ static void dispatch(weft_future *f)
 	}
 }
 
-uint32_t weft__future_publish(weft_future *f, bool cancelled)
+uint32_t weft__future_publish(weft_future *f, bool cancelled, bool drop_ref)
 {
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
 	bool dropped = false;
@@ -205,18 +208,29 @@ uint32_t weft__future_publish(weft_future *f, bool cancelled)
 			dropped = cancelled = true;
 		}
 		uint32_t final = cancelled ? F_CANCELLED : F_FINISHED;
-		/* One RMW that keeps the flags others added meanwhile; release:
-		 * the fields written above go with the final state. */
-		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | final,
-		                                          memory_order_acq_rel, memory_order_relaxed)) {
+		/* Listeners need the future after the RMW: keep the reference
+		 * through the dispatch then. */
+		bool now = drop_ref && !(s & F_LISTENERS);
+		uint32_t n = ((s & ~(uint32_t)F_STATE) | final) - (now ? F_REF : 0);
+		/* One RMW that keeps the flags and references others changed
+		 * meanwhile; release: the fields written above go with it. */
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s, n, memory_order_acq_rel,
+		                                          memory_order_relaxed)) {
+			/* A sleeper holds a reference, so f is alive -- or, if that
+			 * holder let go meanwhile, the wake only finds nobody. */
 			if (s & F_SLEEPERS)
 				weft__wake(&f->state, INT_MAX, WEFT__PRIVATE);
 			if (s & F_LISTENERS)
 				dispatch(f);
+			if (drop_ref && !now)
+				weft_future_release(f);
+			else if (now && n / F_REF == 0)
+				future_free(f);
 			return final;
 		}
 	}
 }
+
 /* PENDING -> RUNNING: 0, WEFT_ECANCELED or WEFT_ESTATE. */
 static int to_running(weft_future *f)
 {
@@ -263,7 +277,7 @@ int weft_future_set_result(weft_future *f, void *result)
 	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	f->result = result;
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, false);
 	return 0;
 }
 
@@ -275,7 +289,7 @@ int weft_future_set_result_bytes(weft_future *f, weft_bytes *out)
 		return WEFT_ESTATE;
 	f->bytes = *out;
 	*out = (weft_bytes){0};
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, false);
 	return 0;
 }
 
@@ -298,7 +312,7 @@ int weft_future_set_failure(weft_future *f, int code, const char *fmt, ...)
 	}
 	f->code = code;
 	f->msg = msg;
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, false);
 	return rc;
 }
 
@@ -326,7 +340,7 @@ int weft__future_complete(weft_future *f, int code, const weft__failure *rec, vo
 	if (weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	set_outcome(f, code, rec, result, out);
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, false);
 	return 0;
 }
 
@@ -334,14 +348,14 @@ void weft__future_fail(weft_future *f, int code, const char *msg)
 {
 	f->code = code;
 	f->msg = msg ? strdup(msg) : NULL; /* NULL on ENOMEM: weft_strerror stands in */
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, false);
 }
 
 void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
                                  weft_bytes *out)
 {
 	set_outcome(f, code, rec, result, out);
-	weft__future_publish(f, false);
+	weft__future_publish(f, false, true);
 }
 
 void weft__future_set_impl(weft_future *f, void *impl)
@@ -372,7 +386,7 @@ int weft_future_cancel(weft_future *f)
 		                                          memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
-	weft__future_publish(f, true);
+	weft__future_publish(f, true, false);
 	return 0;
 }
 

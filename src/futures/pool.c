@@ -88,11 +88,10 @@ static void future_job_run(weft__job *job, int how)
 	weft__cancel_scope_pop(&scope);
 	w->depth--;
 	weft__worker_expect_free(w);
-	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out);
+	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out); /* f may be gone */
 	weft__failure_clear(&rec);
 	weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */
-	weft_future_release(f);
 }
 
 /* ---- submission ---------------------------------------------------------------------------- */
@@ -125,10 +124,11 @@ static int submit_job(weft__pool *p, weft_future *f)
 	return rc; /* on error the caller drops f, and its context with it */
 }
 
-/* Nobody else sees f before it is queued: plain stores will do. */
+/* Nobody else sees f before it is queued: no RMW needed. */
 static void mark(weft_future *f, uint32_t flags)
 {
-	atomic_store_explicit(&f->state, F_PENDING | F_OWNED | flags, memory_order_relaxed);
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	atomic_store_explicit(&f->state, s | F_OWNED | flags, memory_order_relaxed);
 }
 
 static int pool_submit(weft_executor *ex, weft_future *f, void *(*fn)(void *), void *arg)

@@ -18,7 +18,7 @@ enum { SPIN_ROUNDS = 32, SPIN_PAUSES = 64, YIELD_ROUNDS = 8 };
  * deque, so outside submissions are not starved by local ones. */
 enum { FAIRNESS = 61 };
 
-static __thread weft__worker *self;
+static WEFT__TLS weft__worker *self;
 
 weft__worker *weft__current_worker(void)
 {

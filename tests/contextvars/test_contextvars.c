@@ -1,6 +1,7 @@
 /* contextvars: the behaviours of CPython's Lib/test/test_context.py, in C. */
 #include "wtest.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -358,6 +359,50 @@ static void *enter_only(void *arg)
 	return NULL;
 }
 
+struct holder {
+	weft_context *ctx;
+	int entered;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int release;
+};
+
+static void *enter_and_hold(void *arg)
+{
+	struct holder *h = arg;
+	wt_ok(weft_context_enter(h->ctx));
+	pthread_mutex_lock(&h->mu);
+	h->entered = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	wt_ok(weft_context_exit(h->ctx));
+	return NULL;
+}
+
+START_TEST(entered_in_another_thread_is_busy)
+{
+	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	wt_ok(weft_context_new(&h.ctx));
+	wt_thread *t = wt_spawn(enter_and_hold, &h);
+	pthread_mutex_lock(&h.mu);
+	while (!h.entered)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	wt_rc(weft_context_run(h.ctx, run_6, NULL, NULL), WEFT_EBUSY);
+	wt_rc(weft_context_enter(h.ctx), WEFT_EBUSY);
+	pthread_mutex_lock(&h.mu);
+	h.release = 1;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	wt_join(t);
+	wt_ok(weft_context_enter(h.ctx));
+	wt_ok(weft_context_exit(h.ctx));
+	weft_context_free(h.ctx);
+}
+END_TEST
+
 START_TEST(exit_from_another_thread_is_refused)
 {
 	weft_context *ctx;
@@ -607,6 +652,7 @@ int main(void)
 	tcase_add_test(tc, run_nested_contexts);
 	tcase_add_test(tc, copy_is_a_snapshot);
 	tcase_add_test(tc, enter_and_exit_like_with);
+	tcase_add_test(tc, entered_in_another_thread_is_busy);
 	tcase_add_test(tc, exit_from_another_thread_is_refused);
 	tcase_add_test(tc, many_variables_iterate_and_delete);
 	tcase_add_test(tc, threads_have_their_own_context);

@@ -243,6 +243,29 @@ START_TEST(cancelling_the_creators_scope_cancels_the_group)
 }
 END_TEST
 
+START_TEST(wait_honours_the_callers_scope)
+{
+	weft_task_group *g;
+	wt_ok(weft_task_group_new(&g, ex));
+	tevent go = TEVENT_INIT;
+	wt_ok(weft_task_group_spawn(g, wait_event_int, &go));
+	struct canceller c = {NULL, TEVENT_INIT};
+	wt_ok(weft_cancel_new(&c.tok, NULL));
+	wt_thread *t = wt_spawn(cancel_later, &c);
+	weft_cancel_scope sc;
+	wt_ok(weft_cancel_scope_enter(&sc, c.tok, WEFT_FOREVER));
+	tevent_set(&c.go);
+	wt_rc(weft_task_group_wait(g, 30), WEFT_ECANCELED);
+	wt_ok(weft_cancel_scope_exit(&sc));
+	wt_join(t);
+	/* The group itself was not cancelled: it finishes normally. */
+	tevent_set(&go);
+	wt_ok(weft_task_group_wait(g, 30));
+	weft_task_group_free(g);
+	weft_cancel_release(c.tok);
+}
+END_TEST
+
 START_TEST(wait_times_out_and_group_goes_on)
 {
 	weft_task_group *g;
@@ -361,6 +384,7 @@ int main(void)
 	tcase_add_test(tc, other_failures_are_counted);
 	tcase_add_test(tc, cancel_a_group);
 	tcase_add_test(tc, cancelling_the_creators_scope_cancels_the_group);
+	tcase_add_test(tc, wait_honours_the_callers_scope);
 	tcase_add_test(tc, wait_times_out_and_group_goes_on);
 	tcase_add_test(tc, tasks_run_in_a_copy_of_the_spawners_context);
 	tcase_add_test(tc, groups_need_a_thread_pool);

@@ -224,6 +224,31 @@ START_TEST(map_current_future_cancel)
 }
 END_TEST
 
+START_TEST(map_ends_when_the_callers_scope_is_cancelled)
+{
+	weft_executor *ex;
+	wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 1}));
+	tevent ev = TEVENT_INIT;
+	void *args[] = {&ev, &ev};
+	weft_map *m;
+	wt_ok(weft_executor_map(ex, &m, wait_event, args, 2, NULL));
+	struct canceller c = {NULL, TEVENT_INIT};
+	wt_ok(weft_cancel_new(&c.tok, NULL));
+	wt_thread *t = wt_spawn(cancel_later, &c);
+	weft_cancel_scope sc;
+	wt_ok(weft_cancel_scope_enter(&sc, c.tok, WEFT_FOREVER));
+	tevent_set(&c.go);
+	wt_rc(weft_map_next(m, NULL), WEFT_ECANCELED);
+	wt_ok(weft_cancel_scope_exit(&sc));
+	wt_join(t);
+	wt_rc(weft_map_next(m, NULL), WEFT_EEMPTY); /* the map is over */
+	tevent_set(&ev);
+	weft_map_free(m);
+	weft_cancel_release(c.tok);
+	weft_executor_free(ex);
+}
+END_TEST
+
 START_TEST(map_close)
 {
 	weft_executor *ex;
@@ -1002,6 +1027,26 @@ START_TEST(calls_run_in_a_copy_of_the_submitters_context)
 }
 END_TEST
 
+START_TEST(future_reference_limit)
+{
+	/* References are counted in 24 bits: the last one is refused. */
+	weft_future *f = pending_future();
+	long n = 0;
+	int rc;
+	while ((rc = weft_future_retain(f)) == 0)
+		n++;
+	wt_rc(rc, WEFT_ERANGE);
+	ck_assert_int_ge(n, (1L << 24) - 3);
+	for (long i = 0; i < n; i++)
+		weft_future_release(f);
+	wt_ok(weft_future_set_result(f, P(1)));
+	void *v;
+	wt_ok(weft_future_result(f, 0, &v));
+	ck_assert_int_eq(I(v), 1);
+	weft_future_release(f);
+}
+END_TEST
+
 START_TEST(default_executor)
 {
 	weft_executor *a, *b;
@@ -1121,6 +1166,7 @@ int main(void)
 	tcase_add_test(tc, map_timeout_from_callable);
 	tcase_add_test(tc, map_timeout);
 	tcase_add_test(tc, map_current_future_cancel);
+	tcase_add_test(tc, map_ends_when_the_callers_scope_is_cancelled);
 	tcase_add_test(tc, map_close);
 	tcase_add_test(tc, map_buffersize);
 	tcase_add_test(tc, map_buffersize_when_buffer_is_full);
@@ -1146,6 +1192,7 @@ int main(void)
 	tcase_add_test(tc, cancel_running_call);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
+	tcase_add_test(tc, future_reference_limit);
 	tcase_add_test(tc, default_executor);
 	tcase_add_test(tc, forked_child_refuses_the_parents_pool);
 	tcase_add_test(tc, exit_joins_the_pools);

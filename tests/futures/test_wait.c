@@ -433,6 +433,31 @@ START_TEST(as_completed_keeps_futures_alive)
 }
 END_TEST
 
+START_TEST(as_completed_honours_cancel_scope)
+{
+	weft_future *p = pending_future();
+	weft_as_completed *it;
+	wt_ok(weft_as_completed_new(&it, &p, 1, WEFT_FOREVER));
+	struct canceller c = {NULL, TEVENT_INIT};
+	wt_ok(weft_cancel_new(&c.tok, NULL));
+	wt_thread *t = wt_spawn(cancel_later, &c);
+	weft_cancel_scope sc;
+	wt_ok(weft_cancel_scope_enter(&sc, c.tok, WEFT_FOREVER));
+	tevent_set(&c.go);
+	weft_future *g;
+	wt_rc(weft_as_completed_next(it, &g), WEFT_ECANCELED);
+	wt_ok(weft_cancel_scope_exit(&sc));
+	wt_join(t);
+	/* Not sticky: outside the scope the iteration goes on. */
+	wt_ok(weft_future_set_result(p, NULL));
+	wt_ok(weft_as_completed_next(it, &g));
+	ck_assert_ptr_eq(g, p);
+	weft_as_completed_free(it);
+	weft_cancel_release(c.tok);
+	weft_future_release(p);
+}
+END_TEST
+
 START_TEST(as_completed_checks_arguments)
 {
 	weft_future *f = successful_future();
@@ -477,6 +502,7 @@ int main(void)
 	tcase_add_test(tc, as_completed_duplicate_futures);
 	tcase_add_test(tc, as_completed_finishing_order);
 	tcase_add_test(tc, as_completed_keeps_futures_alive);
+	tcase_add_test(tc, as_completed_honours_cancel_scope);
 	tcase_add_test(tc, as_completed_checks_arguments);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
