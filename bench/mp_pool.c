@@ -4,7 +4,8 @@
  *     (chunksize 1, Python's default) over the same.
  * weft's Pool and process pool executor against Python's multiprocessing.Pool
  * and concurrent.futures.ProcessPoolExecutor ('fork' start method). Pools
- * are made and warmed up before the clock starts, in every case. Figures
+ * are made and warmed up before the clock starts, in every case; a round
+ * times REPS maps back to back (in one Python process for Python). Figures
  * are items per second. */
 #include "bench.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <weft/multiprocessing.h>
 
-enum { BIG = 100000, SMALL = 10000 };
+enum { BIG = 100000, SMALL = 10000, REPS = 5 };
 
 static int square(const void *in, size_t len, weft_bytes *out)
 {
@@ -29,45 +30,54 @@ static weft_bytes in[BIG], out[BIG];
 static weft_pool *pool;
 static weft_executor *ppe;
 
-static double pool_map(size_t n, size_t chunksize)
+static double pool_map(size_t n, size_t chunksize, int reps)
 {
-	double t0 = bench_now();
-	if (weft_pool_map(pool, square, in, n, out, &(weft_pool_map_opts){.chunksize = chunksize}, 120))
-		return -1;
-	double dt = bench_now() - t0;
-	long y;
-	memcpy(&y, out[n - 1].data, sizeof y);
-	if (y != (long)(n - 1) * (long)(n - 1))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		weft_bytes_free(&out[i]);
-	return n / dt;
+	double dt = 0;
+	for (int r = 0; r < reps; r++) {
+		double t0 = bench_now();
+		if (weft_pool_map(pool, square, in, n, out, &(weft_pool_map_opts){.chunksize = chunksize},
+		                  120))
+			return -1;
+		dt += bench_now() - t0;
+		long y;
+		memcpy(&y, out[n - 1].data, sizeof y);
+		if (y != (long)(n - 1) * (long)(n - 1))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			weft_bytes_free(&out[i]);
+	}
+	return n * reps / dt;
 }
 
 static double weft_map_default(void *arg)
 {
-	return pool_map(BIG, 0);
+	return pool_map(BIG, 0, REPS);
 }
 
 static double weft_map_chunk1(void *arg)
 {
-	return pool_map(SMALL, 1);
+	return pool_map(SMALL, 1, REPS);
 }
 
 static double weft_ppe_map(void *arg)
 {
-	double t0 = bench_now();
-	weft_map *m;
-	if (weft_executor_map_task(ppe, &m, square, in, SMALL, NULL))
-		return -1;
-	weft_bytes r = {0};
-	size_t k = 0;
-	while (weft_map_next_bytes(m, &r) == 0)
-		k++;
-	double dt = bench_now() - t0;
-	weft_bytes_free(&r);
-	weft_map_free(m);
-	return k == SMALL ? SMALL / dt : -1;
+	double dt = 0;
+	for (int rep = 0; rep < REPS; rep++) {
+		double t0 = bench_now();
+		weft_map *m;
+		if (weft_executor_map_task(ppe, &m, square, in, SMALL, NULL))
+			return -1;
+		weft_bytes r = {0};
+		size_t k = 0;
+		while (weft_map_next_bytes(m, &r) == 0)
+			k++;
+		dt += bench_now() - t0;
+		weft_bytes_free(&r);
+		weft_map_free(m);
+		if (k != SMALL)
+			return -1;
+	}
+	return SMALL * REPS / dt;
 }
 
 #define PY_PRELUDE                             \
@@ -76,15 +86,16 @@ static double weft_ppe_map(void *arg)
 	"def square(x):\n"                     \
 	"    return x * x\n"                   \
 	"if __name__ == '__main__':\n"         \
-	"    mp.set_start_method('fork')\n"
+	"    mp.set_start_method('fork')\n"    \
+	"    reps = 5\n"
 
 static double python_map_default(void *arg)
 {
 	return bench_python(PY_PRELUDE "    with mp.Pool(2) as p:\n"
 	                               "        p.map(square, range(1000))\n"
 	                               "        xs = range(100000); t = time.perf_counter()\n"
-	                               "        p.map(square, xs)\n"
-	                               "        print(len(xs) / (time.perf_counter() - t))\n");
+	                               "        for _ in range(reps): p.map(square, xs)\n"
+	                               "        print(reps * len(xs) / (time.perf_counter() - t))\n");
 }
 
 static double python_map_chunk1(void *arg)
@@ -92,8 +103,8 @@ static double python_map_chunk1(void *arg)
 	return bench_python(PY_PRELUDE "    with mp.Pool(2) as p:\n"
 	                               "        p.map(square, range(1000), chunksize=1)\n"
 	                               "        xs = range(10000); t = time.perf_counter()\n"
-	                               "        p.map(square, xs, chunksize=1)\n"
-	                               "        print(len(xs) / (time.perf_counter() - t))\n");
+	                               "        for _ in range(reps): p.map(square, xs, chunksize=1)\n"
+	                               "        print(reps * len(xs) / (time.perf_counter() - t))\n");
 }
 
 static double python_ppe_map(void *arg)
@@ -101,8 +112,8 @@ static double python_ppe_map(void *arg)
 	return bench_python(PY_PRELUDE "    with cf.ProcessPoolExecutor(2) as ex:\n"
 	                               "        list(ex.map(square, range(1000)))\n"
 	                               "        xs = range(10000); t = time.perf_counter()\n"
-	                               "        list(ex.map(square, xs))\n"
-	                               "        print(len(xs) / (time.perf_counter() - t))\n");
+	                               "        for _ in range(reps): list(ex.map(square, xs))\n"
+	                               "        print(reps * len(xs) / (time.perf_counter() - t))\n");
 }
 
 int main(void)
@@ -116,7 +127,7 @@ int main(void)
 		fprintf(stderr, "cannot make the pools\n");
 		return 1;
 	}
-	pool_map(1000, 0); /* warm up: workers forked, caches filled */
+	pool_map(1000, 0, 1); /* warm up: workers forked, caches filled */
 	weft_ppe_map(NULL);
 	int rc = 0;
 	bench_case big[] = {

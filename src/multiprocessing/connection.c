@@ -240,7 +240,7 @@ void weft_connection_close(weft_connection *c)
 
 /* ---- framed output without blocking (mp.h) ----------------------------------------- */
 
-int weft__frameq_push(weft__frameq *q, const void *data, size_t len)
+static int frameq_add(weft__frameq *q, const void *data, size_t len, bool starts)
 {
 	if (q->head == q->n)
 		q->head = q->n = q->off = 0;
@@ -252,8 +252,33 @@ int weft__frameq_push(weft__frameq *q, const void *data, size_t len)
 		q->f = f;
 		q->cap = cap;
 	}
-	q->f[q->n++] = (struct weft__frame){len, data};
+	q->f[q->n++] = (struct weft__frame){starts ? len : 0, data, len, starts};
 	return 0;
+}
+
+int weft__frameq_push(weft__frameq *q, const void *data, size_t len)
+{
+	int rc = frameq_add(q, data, len, true);
+	if (!rc)
+		q->last = q->n - 1;
+	return rc;
+}
+
+int weft__frameq_append(weft__frameq *q, const void *data, size_t len)
+{
+	/* A frame whose header went out already cannot grow. */
+	if (q->head == q->n || (q->last == q->head && q->off > 0))
+		return weft__frameq_push(q, data, len);
+	int rc = frameq_add(q, data, len, false);
+	if (!rc)
+		q->f[q->last].hdr += len;
+	return rc;
+}
+
+/* Bytes a piece puts on the wire: its frame's header if it starts one. */
+static size_t piece_size(const struct weft__frame *f)
+{
+	return (f->starts ? sizeof f->hdr : 0) + f->len;
 }
 
 int weft__frameq_send(weft_connection *c, weft__frameq *q)
@@ -266,11 +291,12 @@ int weft__frameq_send(weft_connection *c, weft__frameq *q)
 		size_t skip = q->off;
 		for (size_t i = q->head; i < q->n && k + 2 <= MAX_IOV; i++) {
 			struct weft__frame *f = &q->f[i];
-			if (skip < sizeof f->hdr)
-				iov[k++] = (struct iovec){(char *)&f->hdr + skip, sizeof f->hdr - skip};
-			size_t dskip = skip > sizeof f->hdr ? skip - sizeof f->hdr : 0;
-			if (f->hdr > dskip)
-				iov[k++] = (struct iovec){(char *)f->data + dskip, f->hdr - dskip};
+			size_t h = f->starts ? sizeof f->hdr : 0;
+			if (skip < h)
+				iov[k++] = (struct iovec){(char *)&f->hdr + skip, h - skip};
+			size_t dskip = skip > h ? skip - h : 0;
+			if (f->len > dskip)
+				iov[k++] = (struct iovec){(char *)f->data + dskip, f->len - dskip};
 			skip = 0;
 		}
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
@@ -282,11 +308,10 @@ int weft__frameq_send(weft_connection *c, weft__frameq *q)
 				return WEFT_EAGAIN;
 			return errno == ECONNRESET ? WEFT_EPIPE : -errno;
 		}
-		/* Advance past whole frames, then into the next one. */
+		/* Advance past whole pieces, then into the next one. */
 		size_t left = (size_t)w;
 		while (left && q->head < q->n) {
-			size_t total = sizeof(uint64_t) + q->f[q->head].hdr;
-			size_t rest = total - q->off;
+			size_t rest = piece_size(&q->f[q->head]) - q->off;
 			if (left < rest) {
 				q->off += left;
 				left = 0;

@@ -100,15 +100,23 @@ void weft__shm_reap_dead(pid_t pid);
  * queue is cleared. Zeroed = empty. */
 typedef struct weft__frameq {
 	struct weft__frame {
-		uint64_t hdr; /* the payload's length: the frame's header */
-		const void *data;
+		uint64_t hdr;     /* the frame's length, when the piece starts one */
+		const void *data; /* a piece of the frame's payload */
+		size_t len;
+		bool starts;
 	} * f;
-	size_t head, n, cap; /* frames f[head..n) are queued */
-	size_t off;          /* bytes of f[head] (header, then payload) sent */
+	size_t head, n, cap; /* pieces f[head..n) are queued */
+	size_t off;          /* bytes of f[head] (header, then data) sent */
+	size_t last;         /* the piece that starts the last frame */
 } weft__frameq;
 
 /* Queues one frame. ENOMEM. */
 int weft__frameq_push(weft__frameq *q, const void *data, size_t len);
+
+/* Adds data to the end of the last queued frame (one message carrying
+ * several payloads back to back), or queues a new frame when there is
+ * none or it has begun to go out. ENOMEM. */
+int weft__frameq_append(weft__frameq *q, const void *data, size_t len);
 
 /* Sends queued frames until the socket is full: 0 when the queue is empty,
  * WEFT_EAGAIN when frames remain (wait for POLLOUT), EPIPE, -errno. */

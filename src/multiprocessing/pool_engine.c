@@ -20,22 +20,17 @@
 
 /* ---- units ------------------------------------------------------------------------------- */
 
-int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout)
+int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout,
+                   uint8_t *settled)
 {
 	if (!n || n > UINT32_MAX || !t || !(timeout == 0 || (timeout > 0 && timeout <= 1e9)))
 		return WEFT_EINVAL;
-	*u = (weft__mpu){.ops = ops, .task = t, .n = n, .timeout = timeout};
-	u->settled = calloc(n, 1);
-	if (!u->settled)
-		return WEFT_ENOMEM;
+	*u = (weft__mpu){.ops = ops, .task = t, .n = n, .timeout = timeout, .settled = settled};
 	mpw_req h = {.task = (uint64_t)(uintptr_t)t, .nitems = n, .flags = timeout > 0 ? MPW_TIMED : 0};
 	u->reqcap = sizeof h + 16 * n + 64;
 	u->req.data = malloc(u->reqcap);
-	if (!u->req.data) {
-		free(u->settled);
-		u->settled = NULL;
+	if (!u->req.data)
 		return WEFT_ENOMEM;
-	}
 	memcpy(u->req.data, &h, sizeof h);
 	u->req.len = sizeof h;
 	return 0;
@@ -108,8 +103,23 @@ int weft__mpu_add_packed(weft__mpu *u, const weft_bytes *args, size_t nargs)
 void weft__mpu_fini(weft__mpu *u)
 {
 	weft_bytes_free(&u->req);
-	free(u->settled);
-	u->settled = NULL;
+}
+
+/* ---- receiving ------------------------------------------------------------------------------ */
+
+int weft__mpe_recv(weft_connection *c, weft_bytes *buf, size_t *len, double timeout)
+{
+	for (;;) {
+		int rc = weft_connection_recv_bytes_into(c, buf->data, buf->len, len, timeout);
+		if (rc != WEFT_EMSGSIZE)
+			return rc;
+		size_t cap = *len + *len / 2 + 4096;
+		void *p = realloc(buf->data, cap);
+		if (!p)
+			return WEFT_ENOMEM;
+		buf->data = p;
+		buf->len = cap;
+	}
 }
 
 /* ---- the registry -------------------------------------------------------------------------- */

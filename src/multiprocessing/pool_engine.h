@@ -1,13 +1,14 @@
 /* src/multiprocessing/pool_engine.h - the worker-process engine behind
  * Pool and ProcessPoolExecutor (internal, weft__mpe_*).
  *
- * One engine serves both front ends. It owns N forked worker processes,
- * each with a connection of its own, and a manager thread that multiplexes
- * them: it sends units of work, reads results, watches every worker's
- * sentinel (pidfd), enforces per-task timeouts and replaces workers that
- * crashed, were killed, timed out or reached max_tasks_per_child.
+ * One engine serves both front ends. It owns N worker processes (forked
+ * by its fork server, pool_zygote.c), each with a connection of its own,
+ * and a manager thread that multiplexes them: it sends units of work,
+ * reads results, learns of deaths from the fork server, enforces per-task
+ * timeouts and replaces workers that crashed, were killed, timed out or
+ * reached max_tasks_per_child.
  *
- * A unit (weft__mpu) is what one message to a worker carries: a task and
+ * A unit (weft__mpu) is what a worker runs as one request: a task and
  * n >= 1 inputs (a chunk of a map, or one call). The front end embeds the
  * unit in its own record, fills it with weft__mpu_init/_add and hands it
  * to weft__mpe_submit; from then on the engine calls the unit's ops, always
@@ -60,8 +61,11 @@ struct weft__mpu {
 };
 
 /* Prepares u for n items of task t with a per-item timeout (0 = none).
- * EINVAL (n == 0, t NULL, bad timeout), ENOMEM. Free with weft__mpu_fini. */
-int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout);
+ * settled is n zeroed bytes the caller allocated with u (one allocation
+ * per unit). EINVAL (n == 0 or >= 2^32, t NULL, bad timeout), ENOMEM.
+ * Free with weft__mpu_fini. */
+int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout,
+                   uint8_t *settled);
 
 /* Appends the next item's input (copied). ENOMEM. */
 int weft__mpu_add(weft__mpu *u, const void *data, size_t len);

@@ -31,6 +31,7 @@ typedef struct mpe_slot {
 	bool eof;                /* the connection hung up: wait for the death report */
 	weft__mpu *win[WIN_MAX]; /* units sent, oldest first (a ring) */
 	unsigned wh, wn;
+	size_t witems;     /* unsettled items in the window */
 	uint32_t seq_head; /* seq of win[wh] */
 	uint32_t seq_next;
 	weft__frameq out; /* requests not yet written */
@@ -78,6 +79,11 @@ struct weft__mpe {
 
 	struct weft__mpe *reg_next, *reg_prev; /* every engine (exit) */
 };
+
+/* Receives a message into buf, whose len is its capacity (not the
+ * message's: that goes to *len), growing it as needed: one buffer serves
+ * every message. Errors of weft_connection_recv_bytes_into, ENOMEM. */
+int weft__mpe_recv(weft_connection *c, weft_bytes *buf, size_t *len, double timeout);
 
 /* The manager thread's body (pool_manager.c). */
 void *weft__mpe_manager(void *arg);

@@ -9,6 +9,7 @@ typedef struct punit {
 	weft__mpu u; /* first */
 	pjob *job;
 	size_t base; /* the job's index of the unit's item 0 */
+	uint8_t settled[];
 } punit;
 
 int weft__pjob_new(pjob **out, int kind, size_t n)
@@ -198,14 +199,14 @@ int weft__pjob_submit(weft__mpe *e, pjob *j, weft_task_fn fn, const weft_bytes *
 	size_t built = 0;
 	while (built < nunits && !rc) {
 		size_t base = built * chunk, cnt = n - base < chunk ? n - base : chunk;
-		punit *pu = malloc(sizeof *pu);
+		punit *pu = calloc(1, sizeof *pu + cnt);
 		if (!pu) {
 			rc = WEFT_ENOMEM;
 			break;
 		}
 		pu->job = j;
 		pu->base = base;
-		if ((rc = weft__mpu_init(&pu->u, &unit_ops, t, cnt, timeout))) {
+		if ((rc = weft__mpu_init(&pu->u, &unit_ops, t, cnt, timeout, pu->settled))) {
 			free(pu);
 			break;
 		}

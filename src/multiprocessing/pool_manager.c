@@ -97,12 +97,7 @@ static bool has_room(const weft__mpe *e, const mpe_slot *s, int64_t now)
 		return true;
 	if (now - s->progress > BUDGET_NS)
 		return false; /* busy with something long: keep the rest for others */
-	int64_t queued = 0;
-	for (unsigned k = 0; k < s->wn; k++) {
-		const weft__mpu *u = s->win[(s->wh + k) % WIN_MAX];
-		queued += e->item_ns * (int64_t)(u->n - u->nsettled);
-	}
-	return queued < BUDGET_NS;
+	return e->item_ns * (int64_t)s->witems < BUDGET_NS;
 }
 
 /* Marks the items that already have an outcome, so a requeued unit runs
@@ -127,7 +122,8 @@ static bool send_unit(weft__mpe *e, mpe_slot *s, weft__mpu *u)
 	memcpy(u->req.data, &h, sizeof h);
 	if (u->nsettled)
 		mark_skips(u);
-	if (weft__frameq_push(&s->out, u->req.data, u->req.len))
+	/* Units sent to one worker in one round travel in one message. */
+	if (weft__frameq_append(&s->out, u->req.data, u->req.len))
 		return false;
 	if (!s->wn) {
 		s->seq_head = h.seq;
@@ -135,6 +131,7 @@ static bool send_unit(weft__mpe *e, mpe_slot *s, weft__mpu *u)
 	}
 	s->seq_next++;
 	s->win[(s->wh + s->wn++) % WIN_MAX] = u;
+	s->witems += u->n - u->nsettled;
 	if (++s->sent == e->o.max_tasks)
 		s->state = S_RETIRING; /* it exits after this unit */
 	return true;
@@ -325,6 +322,7 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 		}
 	}
 	settle(u, r->item, code, m, &out);
+	s->witems--;
 	weft_bytes_free(&out);
 	free(m);
 }
@@ -378,28 +376,11 @@ static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 }
 
 /* Reads every reply waiting on s's connection. */
-/* Receives a reply into buf (data, and len as its capacity), growing it
- * as needed: one buffer serves every message. */
-static int recv_reply(weft_connection *c, weft_bytes *buf, size_t *len)
-{
-	for (;;) {
-		int rc = weft_connection_recv_bytes_into(c, buf->data, buf->len, len, 0);
-		if (rc != WEFT_EMSGSIZE)
-			return rc;
-		size_t cap = *len + *len / 2 + 4096;
-		void *p = realloc(buf->data, cap);
-		if (!p)
-			return WEFT_ENOMEM;
-		buf->data = p;
-		buf->len = cap;
-	}
-}
-
 static void read_replies(weft__mpe *e, mpe_slot *s, weft_bytes *m)
 {
 	while (!s->eof) {
 		size_t len = 0;
-		int rc = recv_reply(s->conn, m, &len);
+		int rc = weft__mpe_recv(s->conn, m, &len, 0);
 		if (rc == WEFT_ETIMEDOUT)
 			return;
 		if (!rc)
@@ -548,6 +529,7 @@ static void fail_everything(weft__mpe *e, int code, const char *msg)
 		weft__frameq_clear(&s->out);
 		for (; s->wn; s->wn--, s->wh = (s->wh + 1) % WIN_MAX)
 			settle_all(s->win[s->wh], code, msg);
+		s->witems = 0;
 	}
 	settle_list(take_queue(e), code, msg);
 }

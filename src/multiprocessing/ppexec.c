@@ -62,10 +62,11 @@ static int unit_new(ppx *p, ppx_unit **out, weft_task_fn fn, weft_future *const 
 	const weft_task *t = weft_task_find(fn);
 	if (!t)
 		return WEFT_EINVAL; /* a worker finds a task by its registration */
-	ppx_unit *pu = malloc(sizeof *pu + n * sizeof pu->f[0]);
+	/* The futures, then the unit's settled flags, in one block. */
+	ppx_unit *pu = calloc(1, sizeof *pu + n * sizeof pu->f[0] + n);
 	if (!pu)
 		return WEFT_ENOMEM;
-	int rc = weft__mpu_init(&pu->u, &unit_ops, t, n, p->task_timeout);
+	int rc = weft__mpu_init(&pu->u, &unit_ops, t, n, p->task_timeout, (uint8_t *)&pu->f[n]);
 	if (rc) {
 		free(pu);
 		return rc;

@@ -548,6 +548,74 @@ START_TEST(nested_pool_refused)
 }
 END_TEST
 
+/* join with a timeout; a pool in a forked child is not the child's. */
+START_TEST(join_timeout_and_fork)
+{
+	if (!MPT_FORK_OK)
+		return;
+	pt_setup();
+	weft_pool *p = new_pool(1);
+	long x = 3;
+	weft_future *f;
+	wt_ok(weft_pool_apply_async(p, &f, t_gated, &x, sizeof x, NULL));
+	wt_ok(weft_sem_acquire(&pt->started, 30));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		bool ok = weft_pool_apply(p, t_square, &x, sizeof x, NULL, 1) == WEFT_EBROKEN &&
+		          weft_pool_close(p) == WEFT_EBROKEN && weft_pool_terminate(p) == WEFT_EBROKEN &&
+		          weft_pool_join(p, 1) == WEFT_EBROKEN;
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	wt_ok(weft_pool_close(p));
+	double t0 = weft_monotonic();
+	wt_rc(weft_pool_join(p, 0.1), WEFT_ETIMEDOUT); /* the gated call still runs */
+	ck_assert(weft_monotonic() - t0 >= 0.1);
+	wt_rc(weft_pool_join(p, NAN), WEFT_EINVAL);
+	weft_event_set(&pt->gate);
+	wt_ok(weft_pool_join(p, 30));
+	ck_assert_int_eq(pt_result_long(f), 9);
+	weft_future_release(f);
+	weft_pool_free(p);
+	mpt_no_children();
+}
+END_TEST
+
+/* A blocking call inside a cancelled scope returns WEFT_ECANCELED; the
+ * call itself goes on. */
+START_TEST(cancel_scope)
+{
+	if (!MPT_FORK_OK)
+		return;
+	pt_setup();
+	weft_pool *p = new_pool(1);
+	weft_cancel *tok;
+	wt_ok(weft_cancel_new(&tok, NULL));
+	wt_ok(weft_cancel_cancel(tok));
+	weft_cancel_scope sc;
+	wt_ok(weft_cancel_scope_enter(&sc, tok, WEFT_FOREVER));
+	long x = 5;
+	wt_rc(weft_pool_apply(p, t_gated, &x, sizeof x, NULL, 30), WEFT_ECANCELED);
+	weft_bytes *in = pt_inputs(2), out[2];
+	wt_rc(weft_pool_map(p, t_square, in, 2, out, NULL, 30), WEFT_ECANCELED);
+	weft_pool_iter *it;
+	wt_ok(weft_pool_imap(p, &it, t_gated, in, 2, NULL));
+	wt_rc(weft_pool_iter_next(it, NULL, NULL, 30), WEFT_ECANCELED);
+	wt_ok(weft_cancel_scope_exit(&sc));
+	weft_cancel_release(tok);
+	weft_event_set(&pt->gate);
+	wt_ok(weft_pool_iter_next(it, NULL, NULL, 30));
+	weft_pool_iter_free(it);
+	pt_inputs_free(in, 2);
+	wt_ok(weft_pool_close(p));
+	wt_ok(weft_pool_join(p, 30));
+	weft_pool_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -564,6 +632,8 @@ int main(void)
 	tcase_add_test(tc, worker_lifetime);
 	tcase_add_test(tc, initializer_runs_in_each);
 	tcase_add_test(tc, nested_pool_refused);
+	tcase_add_test(tc, join_timeout_and_fork);
+	tcase_add_test(tc, cancel_scope);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
