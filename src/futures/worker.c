@@ -379,6 +379,11 @@ int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable
 			weft_cancel_scope *saved = weft__cancel_scopes_detach();
 			j->run(j, 0);
 			weft__cancel_scopes_restore(saved);
+			/* A call counts its worker as searching as it ends
+			 * (weft__worker_expect_free); this one is not: it goes
+			 * back to its waiting job. */
+			if (w->searching)
+				stop_searching(w->pool, w);
 			continue;
 		}
 		if (++idle < SPIN_ROUNDS) {

@@ -4,6 +4,7 @@
 #include "futures_util.h"
 #include "futures/pool.h"
 
+#include <sched.h>
 #include <sys/wait.h>
 
 #ifdef WEFT_TSAN
@@ -985,6 +986,68 @@ START_TEST(inline_jobs_are_not_under_the_waiters_scope)
 }
 END_TEST
 
+/* A call run inline by a waiting worker counts that worker as searching as
+ * it ends (so a quick resubmission reuses it); the helping worker must
+ * stop counting itself when it goes back to its own job, or later
+ * submissions would wait for a "searcher" that is not looking. */
+static struct {
+	weft_executor *ex;
+	tevent t_started, release_t, a_waits_y;
+	weft_future *b, *y;
+} lk2;
+
+static int t_blocks(void *arg)
+{
+	tevent_set(&lk2.t_started);
+	ck_assert(tevent_wait(&lk2.release_t, 30));
+	return 0;
+}
+
+static int release_t_soon(weft_future *f, void *arg)
+{
+	tevent_set(&lk2.release_t); /* B has run: let T end */
+	return 0;
+}
+
+static void *call_a2(void *arg)
+{
+	weft_task_group *g;
+	wt_ok(weft_task_group_new(&g, lk2.ex));
+	wt_ok(weft_task_group_spawn(g, t_blocks, NULL));
+	ck_assert(tevent_wait(&lk2.t_started, 30));
+	/* B goes on this worker's deque; the group wait below pops it first
+	 * and runs it inline. */
+	wt_ok(weft_executor_submit(lk2.ex, &lk2.b, square, P(3)));
+	wt_ok(weft_future_add_done_callback(lk2.b, release_t_soon, NULL));
+	wt_ok(weft_task_group_wait(g, 30));
+	weft_task_group_free(g);
+	ck_assert(tevent_wait(&lk2.a_waits_y, 30));
+	return P(weft_future_result(lk2.y, 30, NULL)); /* Y needs another worker */
+}
+
+START_TEST(helping_worker_stops_counting_as_searcher)
+{
+	wt_ok(weft_thread_pool_new(&lk2.ex, &(weft_thread_pool_opts){.max_workers = 4}));
+	weft__pool *p = weft__as_pool(lk2.ex);
+	weft_future *a;
+	wt_ok(weft_executor_submit(lk2.ex, &a, call_a2, NULL));
+	ck_assert(tevent_wait(&lk2.release_t, 30));
+	/* Let every worker but A's go to sleep, then submit Y. */
+	double t0 = weft_monotonic();
+	while (atomic_load(&p->sleepers) < atomic_load(&p->nworkers) - 1 && weft_monotonic() - t0 < 30)
+		sched_yield();
+	wt_ok(weft_executor_submit(lk2.ex, &lk2.y, square, P(4)));
+	tevent_set(&lk2.a_waits_y);
+	void *v;
+	wt_ok(weft_future_result(a, 30, &v));
+	wt_ok((int)I(v));
+	weft_future_release(a);
+	weft_future_release(lk2.b);
+	weft_future_release(lk2.y);
+	weft_executor_free(lk2.ex);
+}
+END_TEST
+
 static weft_context_var *cvar;
 
 static void *read_and_set_var(void *arg)
@@ -1229,6 +1292,7 @@ int main(void)
 	tcase_add_test(tc, submit_from_inside_a_call);
 	tcase_add_test(tc, cancel_running_call);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
+	tcase_add_test(tc, helping_worker_stops_counting_as_searcher);
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
 	tcase_add_test(tc, future_reference_limit);
 	tcase_add_test(tc, default_executor);
