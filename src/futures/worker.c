@@ -149,8 +149,12 @@ void weft__pool_notify(weft__pool *p)
 	if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) >= p->max_workers ||
 	    (atomic_load_explicit(&p->gate, memory_order_relaxed) & GATE_SHUT))
 		return;
+	/* A worker may have taken the job between the push and the loads
+	 * above (it stopped searching to run it): then the pool need not
+	 * grow. */
 	weft__mu_lock(&p->lk);
-	if (atomic_load(&p->searching) == 0 && atomic_load(&p->nworkers) < p->max_workers) {
+	if (atomic_load(&p->searching) == 0 && atomic_load(&p->nworkers) < p->max_workers &&
+	    work_visible(p)) {
 		atomic_fetch_add(&p->searching, 1);
 		if (weft__pool_spawn(p))
 			atomic_fetch_sub(&p->searching, 1);
