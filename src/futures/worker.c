@@ -70,7 +70,9 @@ int weft__count_wait(_Atomic uint32_t *c, int64_t deadline, bool cancellable)
 
 /* Takes the oldest injector job; a worker also moves a batch of the next
  * ones to its deque, newest pushed first, so that it pops them oldest
- * first while thieves may take the newest. */
+ * first while thieves may take the newest. The batch reaches the deque
+ * before the injector is unlocked, so that a drain (which locks the
+ * injector, then empties the deques) never misses jobs in transit. */
 static weft__job *take_injector(weft__pool *p, weft__worker *w)
 {
 	if (!weft__injector_nonempty(&p->inj) || !weft__injector_trylock(&p->inj))
@@ -84,9 +86,9 @@ static weft__job *take_injector(weft__pool *p, weft__worker *w)
 		while (k < limit && (batch[k] = weft__injector_pop(&p->inj)))
 			k++;
 	}
-	weft__injector_unlock(&p->inj);
 	while (k--)
 		weft__deque_push(&w->dq, batch[k]); /* fits: room was checked */
+	weft__injector_unlock(&p->inj);
 	return first;
 }
 
@@ -422,6 +424,8 @@ static void chain(weft__job **head, weft__job **last, weft__job *j)
 void weft__pool_drain(weft__pool *p, int how)
 {
 	weft__job *list = NULL, *last = NULL;
+	/* Injector first, deques after: a batch in transit from one to the
+	 * other moves under the injector's lock (take_injector). */
 	weft__injector_lock(&p->inj);
 	for (weft__job *j; (j = weft__injector_pop(&p->inj));)
 		chain(&list, &last, j);
