@@ -36,7 +36,11 @@
  * thread changes it, and any thread may read it. Contexts and tokens are
  * reference counted internally: a context freed by its owner lives on while
  * a token or a running weft_context_run still refers to it.
- * Fork: the child keeps the forking thread's contexts.
+ * Fork: the child keeps the forking thread's contexts. Contexts other
+ * threads had entered stay entered in the child (those threads are gone),
+ * and one that another thread was changing at the instant of the fork (a
+ * pointer swap under a spin lock) may be left locked: in the child, use
+ * the forking thread's contexts and fresh ones.
  */
 #ifndef WEFT_CONTEXTVARS_H
 #define WEFT_CONTEXTVARS_H
