@@ -146,10 +146,12 @@ static int map_start(weft_pool *p, pjob **jp, weft_task_fn fn, const weft_bytes 
 	j->map_cb = o.callback;
 	j->error_cb = o.error_callback;
 	j->cb_arg = o.arg;
-	j->dest = async ? results : NULL; /* else the waiter moves them */
+	j->dest = async ? results : NULL; /* else the waiter collects them */
 	size_t chunk = o.chunksize ? o.chunksize : weft__pjob_default_chunk(n, p->processes);
-	rc = weft__pjob_submit(p->e, j, fn, nargs ? NULL : in, nargs ? in : NULL, nargs, chunk,
-	                       weft__pool_timeout(p, o.timeout));
+	rc = async ? weft__pjob_results(j) : weft__pjob_collect(j, chunk);
+	if (!rc)
+		rc = weft__pjob_submit(p->e, j, fn, nargs ? NULL : in, nargs ? in : NULL, nargs, chunk,
+		                       weft__pool_timeout(p, o.timeout));
 	if (rc) {
 		weft__pjob_release(j);
 		return rc;
@@ -172,12 +174,9 @@ static int map_sync(weft_pool *p, weft_task_fn fn, const weft_bytes *in, size_t 
 	int rc = map_start(p, &j, fn, in, n, nargs, results, false, opts);
 	if (rc)
 		return rc;
-	rc = wait_job(j->fut, timeout);
-	if (!rc && n) {
-		/* Done: the manager is finished with res. */
-		memcpy(results, j->res, n * sizeof *results);
-		memset(j->res, 0, n * sizeof *j->res);
-	}
+	int64_t deadline;
+	weft__deadline(timeout, &deadline); /* checked above */
+	rc = weft__pjob_collect_wait(j, results, deadline);
 	weft__pjob_release(j);
 	return rc;
 }

@@ -16,7 +16,10 @@
  *   start(u, i)   once per item, when the unit is first sent to a worker:
  *                 false means the item was cancelled and must not run;
  *   done(u, i, …) once per item that started, with its outcome (code 0 and
- *                 the output, taken over; or a failure code and message);
+ *                 the output, lent: it points into the worker's reply and
+ *                 is valid during the call only, so the front end copies
+ *                 what it keeps, where it wants it; or a failure code and
+ *                 message);
  *                 items that will never run (the pool was shut down with
  *                 cancel, terminated or broken) get done() with that code
  *                 whether or not start() was called (u->started says);
@@ -42,7 +45,7 @@ typedef struct weft__mpu weft__mpu;
 
 typedef struct weft__mpu_ops {
 	bool (*start)(weft__mpu *u, size_t i);
-	void (*done)(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out);
+	void (*done)(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out);
 	void (*release)(weft__mpu *u);
 } weft__mpu_ops;
 

@@ -32,7 +32,7 @@ enum { BUDGET_NS = 1000000 };
 
 /* ---- settling items ----------------------------------------------------------------------------- */
 
-static void settle(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)
+static void settle(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
 {
 	u->settled[i] = 1;
 	u->nsettled++;
@@ -311,19 +311,10 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 		memcpy(m, msg, r->msglen);
 		m[r->msglen] = '\0';
 	}
-	weft_bytes out = {0};
-	if (!code && r->outlen) {
-		out.data = malloc(r->outlen);
-		if (out.data) {
-			memcpy(out.data, outp, r->outlen);
-			out.len = r->outlen;
-		} else {
-			code = WEFT_ENOMEM;
-		}
-	}
+	/* Lent to the front end, which copies what it keeps. */
+	const weft_bytes out = {code ? NULL : (void *)outp, code ? 0 : r->outlen};
 	settle(u, r->item, code, m, &out);
 	s->witems--;
-	weft_bytes_free(&out);
 	free(m);
 }
 

@@ -32,11 +32,14 @@ static bool unit_start(weft__mpu *u, size_t i)
 	return weft_future_set_running_or_notify_cancel(((ppx_unit *)u)->f[i]) == 0;
 }
 
-static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)
+static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
 {
 	weft_future *f = ((ppx_unit *)u)->f[i];
+	weft_bytes copy = {0};
+	if (!code && out->len && weft_bytes_set(&copy, out->data, out->len))
+		code = WEFT_ENOMEM;
 	if (!code)
-		weft_future_set_result_bytes(f, out);
+		weft_future_set_result_bytes(f, &copy);
 	else if (code == WEFT_ECANCELED && !u->started && weft_future_cancel(f) == 0)
 		return; /* shutdown(cancel_futures) or terminate: not started */
 	else if (msg)
