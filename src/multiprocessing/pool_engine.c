@@ -23,7 +23,7 @@
 int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout,
                    uint8_t *settled)
 {
-	if (!n || n > UINT32_MAX || !t || !(timeout == 0 || (timeout > 0 && timeout <= 1e9)))
+	if (!n || n > UINT32_MAX || !t || !weft__mpe_timeout_ok(timeout))
 		return WEFT_EINVAL;
 	*u = (weft__mpu){.ops = ops, .task = t, .n = n, .timeout = timeout, .settled = settled};
 	mpw_req h = {.task = (uint64_t)(uintptr_t)t, .nitems = n, .flags = timeout > 0 ? MPW_TIMED : 0};

@@ -63,6 +63,15 @@ struct weft__mpu {
 	uint8_t *settled;
 };
 
+/* A per-task timeout (Pool's task_timeout and per-call timeout, the
+ * executor's task_timeout): 0 (none) or positive seconds up to 1e9 (past
+ * that the nanosecond deadline would overflow); NaN, negative values and
+ * WEFT_FOREVER are refused. */
+static inline bool weft__mpe_timeout_ok(double t)
+{
+	return t == 0 || (t > 0 && t <= 1e9);
+}
+
 /* Prepares u for n items of task t with a per-item timeout (0 = none).
  * settled is n zeroed bytes the caller allocated with u (one allocation
  * per unit). EINVAL (n == 0 or >= 2^32, t NULL, bad timeout), ENOMEM.

@@ -160,8 +160,7 @@ static const weft__executor_ops ppx_ops = {
 int weft_process_pool_new(weft_executor **out, const weft_process_pool_opts *opts)
 {
 	weft_process_pool_opts o = opts ? *opts : (weft_process_pool_opts){0};
-	if (!out || o.max_workers < 0 || o.max_tasks_per_child < 0 ||
-	    !(o.task_timeout == 0 || (o.task_timeout > 0 && o.task_timeout <= 1e9)))
+	if (!out || o.max_workers < 0 || o.max_tasks_per_child < 0 || !weft__mpe_timeout_ok(o.task_timeout))
 		return WEFT_EINVAL;
 	ppx *p = calloc(1, sizeof *p);
 	if (!p)
