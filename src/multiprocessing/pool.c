@@ -132,12 +132,12 @@ static int map_start(weft_pool *p, pjob **jp, weft_task_fn fn, const weft_bytes 
 			return WEFT_EINVAL;
 	if (!weft_task_find(fn))
 		return WEFT_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		results[i] = (weft_bytes){0}; /* whatever happens next */
 	pjob *j;
 	int rc = weft__pjob_new(&j, JOB_MAP, n);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		results[i] = (weft_bytes){0};
 	j->map_cb = o.callback;
 	j->error_cb = o.error_callback;
 	j->cb_arg = o.arg;

@@ -130,7 +130,7 @@ static uint8_t *reg_fds;    /* under reg_mu: reg_fds[fd] = 1 for an engine's fd 
 static size_t reg_nfds;
 static bool exit_hooked; /* under reg_mu; inherited by children with atexit's list */
 
-void weft__mpe_fd_add(int fd)
+int weft__mpe_fd_add(int fd)
 {
 	pthread_mutex_lock(&reg_mu);
 	if ((size_t)fd >= reg_nfds) {
@@ -142,9 +142,12 @@ void weft__mpe_fd_add(int fd)
 			reg_nfds = n;
 		}
 	}
-	if ((size_t)fd < reg_nfds)
-		reg_fds[fd] = 1; /* else (no memory) a child may keep it: harmless but for EOF */
+	/* Unlisted, a child would keep it open (and a worker miss its EOF). */
+	bool ok = (size_t)fd < reg_nfds;
+	if (ok)
+		reg_fds[fd] = 1;
 	pthread_mutex_unlock(&reg_mu);
+	return ok ? 0 : WEFT_ENOMEM;
 }
 
 void weft__mpe_fd_del(int fd)
@@ -248,8 +251,10 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 	e->zfd = e->zfd_child = -1;
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->pages = mmap(NULL, pages_size(e), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!e->pids || !e->slots || e->evfd < 0 || e->pages == MAP_FAILED) {
-		int rc = e->evfd < 0 ? -errno : WEFT_ENOMEM;
+	int rc = e->evfd < 0 ? -errno : 0;
+	if (!rc && (!e->pids || !e->slots || e->pages == MAP_FAILED || weft__mpe_fd_add(e->evfd)))
+		rc = WEFT_ENOMEM;
+	if (rc) {
 		if (e->evfd >= 0)
 			close(e->evfd);
 		if (e->pages != MAP_FAILED)
@@ -259,7 +264,6 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 		free(e);
 		return rc;
 	}
-	weft__mpe_fd_add(e->evfd);
 	weft__mpe_exit_hook();
 	pthread_mutex_lock(&reg_mu);
 	e->reg_next = reg_head;
@@ -360,6 +364,13 @@ int weft__mpe_start(weft__mpe *e)
 	/* As Python's Pool(): the workers exist when the constructor returns. */
 	while (!rc && !atomic_load_explicit(&e->filled, memory_order_acquire))
 		weft__futex_wait(&e->filled, 0, WEFT__PRIVATE, WEFT__NO_DEADLINE);
+	if (!rc && e->start_rc) {
+		/* No worker could be started (ENOMEM, EAGAIN): the pool broke
+		 * and its manager is ending; report that instead of a pool that
+		 * refuses every call, once nothing of it is left. */
+		rc = e->start_rc;
+		weft__mpe_join(e, WEFT_FOREVER);
+	}
 	return rc;
 }
 

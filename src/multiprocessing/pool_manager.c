@@ -241,8 +241,9 @@ static int start_worker(weft__mpe *e, int idx)
 	if (rc)
 		return rc;
 	int fd = weft_connection_fileno(mine);
-	weft__mpe_fd_add(fd); /* closed in every forked child */
-	rc = weft__zyg_request(e, idx, ++e->next_number, weft_connection_fileno(theirs));
+	rc = weft__mpe_fd_add(fd); /* closed in every forked child */
+	if (!rc)
+		rc = weft__zyg_request(e, idx, ++e->next_number, weft_connection_fileno(theirs));
 	weft_connection_close(theirs);
 	mpz_msg m = {0};
 	while (!rc) {
@@ -285,6 +286,8 @@ static void fill_slots(weft__mpe *e)
 		if (e->slots[i].state != S_EMPTY)
 			continue;
 		int rc = start_worker(e, i);
+		if (rc && !live_workers(e) && !atomic_load_explicit(&e->filled, memory_order_relaxed))
+			e->start_rc = rc; /* weft__mpe_start reports it */
 		if (rc && !live_workers(e))
 			break_pool(
 			    e,
@@ -632,8 +635,10 @@ void *weft__mpe_manager(void *arg)
 	weft__mpe *e = arg;
 	weft_bytes m = {0};
 	struct pollfd *pfd = calloc(3 + (size_t)e->o.workers, sizeof *pfd);
-	if (!pfd)
+	if (!pfd) {
+		e->start_rc = WEFT_ENOMEM; /* before filled: weft__mpe_start reports it */
 		break_pool(e, "out of memory in the process pool's manager");
+	}
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		bool closed = e->closed, cancel = e->cancel, terminate = e->terminate;
