@@ -301,6 +301,9 @@ void weft__mpe_release(weft__mpe *e)
 		else
 			pthread_join(e->thread, NULL);
 	}
+	for (size_t k = 0; k < e->ncancels; k++)
+		weft_future_release(e->cancels[k]); /* the manager ended first */
+	free(e->cancels);
 	weft__mpe_fd_del(e->evfd);
 	close(e->evfd);
 	munmap(e->pages, pages_size(e));
@@ -423,6 +426,28 @@ static void set_flag(weft__mpe *e, bool cancel, bool terminate)
 		weft__mpe_wake(e);
 	else
 		weft__wake(&e->ended, INT32_MAX, WEFT__PRIVATE);
+}
+
+void weft__mpe_cancel_running(weft__mpe *e, weft_future *f)
+{
+	weft_future_retain(f);
+	pthread_mutex_lock(&e->mu);
+	bool ok = e->ncancels < e->cancels_cap;
+	if (!ok) {
+		size_t cap = e->cancels_cap ? e->cancels_cap * 2 : 8;
+		weft_future **p = realloc(e->cancels, cap * sizeof *p);
+		if ((ok = p != NULL)) {
+			e->cancels = p;
+			e->cancels_cap = cap;
+		}
+	}
+	if (ok)
+		e->cancels[e->ncancels++] = f;
+	pthread_mutex_unlock(&e->mu);
+	if (ok)
+		weft__mpe_wake(e);
+	else
+		weft_future_release(f); /* no memory: f still ends cancelled, once its call returns */
 }
 
 void weft__mpe_close(weft__mpe *e, bool cancel)

@@ -47,6 +47,9 @@ typedef struct weft__mpu_ops {
 	bool (*start)(weft__mpu *u, size_t i);
 	void (*done)(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out);
 	void (*release)(weft__mpu *u);
+	/* Optional (weft__mpe_cancel_running): the item of u whose future
+	 * is f, or SIZE_MAX. */
+	size_t (*find)(const weft__mpu *u, const weft_future *f);
 } weft__mpu_ops;
 
 struct weft__mpu {
@@ -122,6 +125,13 @@ int weft__mpe_submit_list(weft__mpe *e, weft__mpu **us, size_t n);
  * a worker end with WEFT_ECANCELED. The workers exit once the queued work
  * is done. Idempotent. */
 void weft__mpe_close(weft__mpe *e, bool cancel);
+
+/* Asks the manager to cancel the item whose future is f (ops->find
+ * names it): if a worker is running it, that worker is killed and
+ * replaced and the item ends with WEFT_ECANCELED; if it has not started,
+ * it ends so now. Does not block (f's cancel_running hook calls it under
+ * f's lock); holds a reference to f until the manager has looked. */
+void weft__mpe_cancel_running(weft__mpe *e, weft_future *f);
 
 /* Closes, kills every worker (SIGKILL) and ends every unfinished item
  * with WEFT_ECANCELED. */

@@ -43,6 +43,10 @@ typedef struct mpe_slot {
 	size_t run_item;
 	int64_t run_deadline;
 	bool killed; /* the manager killed it: run_* timed out */
+	/* The manager killed it to cancel (cancel_seq, cancel_item). */
+	bool cancel_kill;
+	uint32_t cancel_seq;
+	size_t cancel_item;
 } mpe_slot;
 
 struct weft__mpe {
@@ -69,6 +73,8 @@ struct weft__mpe {
 	_Atomic uint32_t ended;  /* 1 once the manager has finished (futex) */
 	_Atomic uint32_t filled; /* 1 once the manager started its first workers (futex) */
 	int start_rc;            /* why it could start none (written before filled) */
+	weft_future **cancels;   /* under mu: weft__mpe_cancel_running's requests */
+	size_t ncancels, cancels_cap;
 	_Atomic bool join_claimed;
 
 	mpe_slot *slots;      /* [workers]; the manager's */

@@ -212,7 +212,8 @@ static void unit_release(weft__mpu *u)
 	free(pu);
 }
 
-static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release};
+/* No find: a Pool's futures cannot cancel running calls (no hooks). */
+static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release, NULL};
 
 /* ---- submission ---------------------------------------------------------------------------- */
 

@@ -431,6 +431,11 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 		    (s->run_seq != atomic_load_explicit(&prog->seq, memory_order_relaxed) ||
 		     s->run_item != bi))
 			bu = NULL;
+		/* Killed to cancel an item that ended just before: same. */
+		if (bu && s->cancel_kill &&
+		    (s->cancel_seq != atomic_load_explicit(&prog->seq, memory_order_relaxed) ||
+		     s->cancel_item != bi))
+			bu = NULL;
 	} else if (s->wn && ++s->win[s->wh]->deaths >= 3) {
 		bu = s->win[s->wh];
 		while (bi < bu->n && bu->settled[bi])
@@ -439,7 +444,13 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	if (bu && bi < bu->n) {
 		char msg[320];
 		int code = WEFT_EBROKEN;
-		if (s->killed) {
+		if (s->cancel_kill) {
+			code = WEFT_ECANCELED;
+			snprintf(msg, sizeof msg,
+			         "task '%s' was cancelled while running; its worker process (pid %d) was "
+			         "killed and replaced",
+			         bu->task->name, (int)pid);
+		} else if (s->killed) {
 			code = WEFT_ETIMEDOUT;
 			snprintf(msg, sizeof msg,
 			         "task '%s' ran past its timeout of %g s; its worker process (pid %d) was "
@@ -484,6 +495,70 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	weft__frameq out = s->out;
 	weft__frameq_clear(&out);
 	*s = (mpe_slot){.state = S_EMPTY, .out = out};
+}
+
+/* ---- cancel_running
+ * ---------------------------------------------------------------------------------------- */
+
+/* Ends f's item: a worker running it is killed (on_death ends the item
+ * with WEFT_ECANCELED and replaces the worker); an item not started yet,
+ * in a window or back in the queue, ends now (a worker that still gets to
+ * it runs it for nothing: its result finds the item settled). f's
+ * reference keeps its address from being reused, so a unit holding f is
+ * the one the request is about. */
+static void cancel_one(weft__mpe *e, weft_future *f)
+{
+	if (weft_future_done(f))
+		return; /* its call returned meanwhile */
+	for (int w = 0; w < e->o.workers; w++) {
+		mpe_slot *s = &e->slots[w];
+		for (unsigned k = 0; s->state != S_EMPTY && k < s->wn; k++) {
+			weft__mpu *u = s->win[(s->wh + k) % WIN_MAX];
+			size_t i = u->ops->find ? u->ops->find(u, f) : SIZE_MAX;
+			if (i == SIZE_MAX || u->settled[i])
+				continue;
+			mpw_progress *pg = &e->pages[w];
+			if (atomic_load_explicit(&pg->running, memory_order_acquire) &&
+			    atomic_load_explicit(&pg->seq, memory_order_relaxed) == s->seq_head + k &&
+			    atomic_load_explicit(&pg->item, memory_order_relaxed) == i) {
+				s->cancel_kill = true;
+				s->cancel_seq = s->seq_head + k;
+				s->cancel_item = i;
+				kill_worker(s);
+			} else {
+				settle(u, i, WEFT_ECANCELED, NULL, NULL);
+				s->witems--;
+				pop_done(s);
+			}
+			return;
+		}
+	}
+	/* Back in the queue after a worker died: only the manager takes units
+	 * out of it, so u stays there once found. */
+	pthread_mutex_lock(&e->mu);
+	weft__mpu *u;
+	size_t i = SIZE_MAX;
+	for (u = e->qhead; u; u = u->next)
+		if (u->ops->find && (i = u->ops->find(u, f)) != SIZE_MAX)
+			break;
+	pthread_mutex_unlock(&e->mu);
+	if (u && !u->settled[i])
+		settle(u, i, WEFT_ECANCELED, NULL, NULL); /* dispatch frees u if that was its last */
+}
+
+static void handle_cancels(weft__mpe *e)
+{
+	pthread_mutex_lock(&e->mu);
+	weft_future **fs = e->cancels;
+	size_t n = e->ncancels;
+	e->cancels = NULL;
+	e->ncancels = e->cancels_cap = 0;
+	pthread_mutex_unlock(&e->mu);
+	for (size_t k = 0; k < n; k++) {
+		cancel_one(e, fs[k]);
+		weft_future_release(fs[k]);
+	}
+	free(fs);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------------------------
@@ -653,6 +728,7 @@ void *weft__mpe_manager(void *arg)
 		}
 		if (cancel)
 			settle_list(take_queue(e), WEFT_ECANCELED, NULL);
+		handle_cancels(e);
 		if (closed && !work_left(e))
 			break;
 		fill_slots(e);

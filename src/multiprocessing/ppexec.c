@@ -15,6 +15,7 @@ typedef struct ppx {
 
 typedef struct ppx_unit {
 	weft__mpu u; /* first */
+	weft__mpe *e;
 	weft_future *f[];
 } ppx_unit;
 
@@ -27,9 +28,30 @@ static ppx *as_ppx(const weft_executor *ex)
 
 /* ---- units ------------------------------------------------------------------------------- */
 
+/* weft_future_cancel_running: the manager kills the worker running the
+ * call (or ends a call not started yet). The engine outlives the hook:
+ * the future is not complete while the hook runs, so its unit and the
+ * manager are still there. */
+static void hook_cancel_running(weft_future *f, void *impl)
+{
+	weft__mpe_cancel_running(impl, f);
+}
+
+static const weft__future_hooks ppx_hooks = {hook_cancel_running};
+
 static bool unit_start(weft__mpu *u, size_t i)
 {
-	return weft_future_set_running_or_notify_cancel(((ppx_unit *)u)->f[i]) == 0;
+	ppx_unit *pu = (ppx_unit *)u;
+	return weft__future_start(pu->f[i], &ppx_hooks, pu->e) == 0;
+}
+
+static size_t unit_find(const weft__mpu *u, const weft_future *f)
+{
+	const ppx_unit *pu = (const ppx_unit *)u;
+	for (size_t i = 0; i < u->n; i++)
+		if (pu->f[i] == f)
+			return i;
+	return SIZE_MAX;
 }
 
 static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
@@ -57,7 +79,7 @@ static void unit_release(weft__mpu *u)
 	free(pu);
 }
 
-static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release};
+static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release, unit_find};
 
 /* A unit for n futures of task fn; inputs are added by the caller. */
 static int unit_new(ppx *p, ppx_unit **out, weft_task_fn fn, weft_future *const *fs, size_t n)
@@ -76,6 +98,7 @@ static int unit_new(ppx *p, ppx_unit **out, weft_task_fn fn, weft_future *const 
 	}
 	for (size_t i = 0; i < n; i++)
 		pu->f[i] = fs[i];
+	pu->e = p->e;
 	*out = pu;
 	return 0;
 }
