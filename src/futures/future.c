@@ -16,30 +16,42 @@
 
 /* ---- allocation: a per-thread cache of freed futures ------------------------------ */
 
-/* Futures are made and dropped at the submit rate; a thread keeps up to
- * CACHE_MAX freed ones (7 MB) to reuse, released when the thread ends: a
- * thread that had that many futures alive at once may well again, and
- * malloc was the largest cost of a tiny task in profiles. */
-enum { CACHE_MAX = 65536 };
+/* Futures are made and dropped at the submit rate, and malloc was the
+ * largest cost of a tiny task in profiles (with its heap trimming, page
+ * faults when the heap grew again). A thread keeps the futures it frees
+ * to reuse: a thread that had many futures alive at once may well again.
+ * The cache is bounded (CACHE_MAX, 32 MB) and decays, in the manner of
+ * allocators' decay: every DECAY_OPS operations, half of the futures that
+ * stayed unused all that time (the lowest level the cache fell to) are
+ * given back to malloc. What remains is freed when the thread ends. */
+enum { CACHE_MAX = 1 << 18, DECAY_OPS = 1 << 20 };
 
 static WEFT__TLS struct {
 	weft_future *head;
 	int n;
+	int low;      /* the fewest cached since the last decay */
+	unsigned ops; /* allocations and frees since then */
 	bool registered;
 } cache;
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
+static void cache_free(int k)
+{
+	while (k-- > 0 && cache.head) {
+		weft_future *f = cache.head;
+		cache.head = (weft_future *)f->impl;
+		cache.n--;
+		free(f);
+	}
+}
+
 static void cache_drain(void *unused)
 {
 	(void)unused;
-	while (cache.head) {
-		weft_future *f = cache.head;
-		cache.head = (weft_future *)f->impl;
-		free(f);
-	}
-	cache.n = 0;
+	cache_free(cache.n);
+	cache.low = 0;
 }
 
 static void cache_key_make(void)
@@ -47,12 +59,25 @@ static void cache_key_make(void)
 	pthread_key_create(&cache_key, cache_drain);
 }
 
+/* Counts an operation; at the end of a period, frees half of what stayed
+ * unused through it. */
+static inline void cache_tick(void)
+{
+	if (weft__likely(++cache.ops < DECAY_OPS))
+		return;
+	cache_free(cache.low / 2);
+	cache.ops = 0;
+	cache.low = cache.n;
+}
+
 weft_future *weft__future_alloc(uint32_t refs)
 {
 	weft_future *f = cache.head;
 	if (f) {
 		cache.head = (weft_future *)f->impl;
-		cache.n--;
+		if (--cache.n < cache.low)
+			cache.low = cache.n;
+		cache_tick();
 	} else {
 		f = malloc(sizeof *f);
 		if (!f)
@@ -80,6 +105,7 @@ static void cache_put(weft_future *f)
 	f->impl = cache.head;
 	cache.head = f;
 	cache.n++;
+	cache_tick();
 }
 
 static void future_free(weft_future *f)
@@ -90,9 +116,12 @@ static void future_free(weft_future *f)
 		if (!l->waiter)
 			free(l);
 	}
-	free(f->msg);
-	weft_bytes_free(&f->bytes);
-	weft__context_snapshot_release(f->ctx);
+	if (f->msg)
+		free(f->msg);
+	if (f->bytes.data)
+		weft_bytes_free(&f->bytes);
+	if (f->ctx)
+		weft__context_snapshot_release(f->ctx);
 	cache_put(f);
 }
 
@@ -121,7 +150,15 @@ int weft_future_retain(weft_future *f)
 
 void weft_future_release(weft_future *f)
 {
-	if (f && atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)
+	if (!f)
+		return;
+	/* The holder of the only reference needs no RMW: nobody else can
+	 * take one (that needs a reference) or drop one. Acquire: pairs with
+	 * the release RMW that dropped the others (the engine's publish). A
+	 * waiter that just read the result saves an atomic on a cache line
+	 * the worker may still share. */
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (s / F_REF == 1 || atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)
 		future_free(f);
 }
 
