@@ -23,12 +23,17 @@
  * The cache is bounded (CACHE_MAX, 32 MB) and decays, in the manner of
  * allocators' decay: every DECAY_OPS operations, half of the futures that
  * stayed unused all that time (the lowest level the cache fell to) are
- * given back to malloc. What remains is freed when the thread ends. */
-enum { CACHE_MAX = 1 << 18, DECAY_OPS = 1 << 20 };
+ * given back to malloc. What remains is freed when the thread ends.
+ *
+ * The cache is an array of pointers, not a list through the futures: a
+ * reused future's memory has usually left the CPU's caches, and with the
+ * pointers at hand the allocator prefetches the ones it will hand out a
+ * few calls later instead of missing on each in turn. */
+enum { CACHE_MAX = 1 << 18, CACHE_MIN = 256, DECAY_OPS = 1 << 20, PREFETCH_AHEAD = 4 };
 
 static WEFT__TLS struct {
-	weft_future *head;
-	int n;
+	weft_future **v;
+	int n, cap;
 	int low;      /* the fewest cached since the last decay */
 	unsigned ops; /* allocations and frees since then */
 	bool registered;
@@ -39,19 +44,17 @@ static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
 static void cache_free(int k)
 {
-	while (k-- > 0 && cache.head) {
-		weft_future *f = cache.head;
-		cache.head = (weft_future *)f->impl;
-		cache.n--;
-		free(f);
-	}
+	while (k-- > 0 && cache.n > 0)
+		free(cache.v[--cache.n]);
 }
 
 static void cache_drain(void *unused)
 {
 	(void)unused;
 	cache_free(cache.n);
-	cache.low = 0;
+	free(cache.v);
+	cache.v = NULL;
+	cache.cap = cache.low = 0;
 }
 
 static void cache_key_make(void)
@@ -72,10 +75,12 @@ static inline void cache_tick(void)
 
 weft_future *weft__future_alloc(uint32_t refs)
 {
-	weft_future *f = cache.head;
-	if (f) {
-		cache.head = (weft_future *)f->impl;
-		if (--cache.n < cache.low)
+	weft_future *f;
+	if (cache.n > 0) {
+		f = cache.v[--cache.n];
+		if (cache.n >= PREFETCH_AHEAD)
+			__builtin_prefetch(cache.v[cache.n - PREFETCH_AHEAD], 1);
+		if (cache.n < cache.low)
 			cache.low = cache.n;
 		cache_tick();
 	} else {
@@ -88,23 +93,35 @@ weft_future *weft__future_alloc(uint32_t refs)
 	return f;
 }
 
-static void cache_put(weft_future *f)
+/* Room for one more pointer: false when the cache is full or cannot grow. */
+static bool cache_room(void)
 {
-	if (cache.n >= CACHE_MAX) {
-		free(f);
-		return;
-	}
+	if (weft__likely(cache.n < cache.cap))
+		return true;
+	if (cache.cap >= CACHE_MAX)
+		return false;
 	if (!cache.registered) {
 		pthread_once(&cache_once, cache_key_make);
 		cache.registered = pthread_setspecific(cache_key, (void *)1) == 0;
-		if (!cache.registered) {
-			free(f);
-			return;
-		}
+		if (!cache.registered)
+			return false;
 	}
-	f->impl = cache.head;
-	cache.head = f;
-	cache.n++;
+	int cap = cache.cap ? 2 * cache.cap : CACHE_MIN;
+	weft_future **v = realloc(cache.v, (size_t)cap * sizeof *v);
+	if (!v)
+		return false;
+	cache.v = v;
+	cache.cap = cap;
+	return true;
+}
+
+static void cache_put(weft_future *f)
+{
+	if (!cache_room()) {
+		free(f);
+		return;
+	}
+	cache.v[cache.n++] = f;
 	cache_tick();
 }
 
