@@ -105,14 +105,14 @@ static bool reap(weft_process *p)
 		int st;
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
 		if (r == p->pid || (r < 0 && errno == ECHILD)) {
-			if (r < 0)
+			if (r < 0) {
 				p->exitcode = 255; /* reaped behind our back: unknown */
-			else if (WIFSIGNALED(st))
+			} else if (WIFSIGNALED(st)) {
 				p->exitcode = -WTERMSIG(st);
-			if (r > 0 && WIFSIGNALED(st))
 				weft__shm_reap_dead(p->pid);
-			else
+			} else {
 				p->exitcode = WEXITSTATUS(st);
+			}
 			atomic_store_explicit(&p->done, true, memory_order_release);
 			if (p->listed) {
 				if (p->prev)
