@@ -44,8 +44,8 @@ static void atfork_parent(void)
 }
 static void atfork_child(void)
 {
-	pthread_mutex_init(&reg_mu, NULL);
-	reg_head = NULL; /* the parent's children; their handles stay readable */
+	pthread_mutex_unlock(&reg_mu); /* taken in prepare by this thread (shared.c says why not init) */
+	reg_head = NULL;               /* the parent's children; their handles stay readable */
 	parent_handle = NULL;
 	atomic_store(&child_counter, 0);
 }

@@ -127,8 +127,6 @@ static void run_exitcodes(weft_start_method m)
 
 START_TEST(exitcodes_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_exitcodes(WEFT_START_FORK);
 }
 END_TEST
@@ -176,8 +174,6 @@ static void run_names(weft_start_method m)
 
 START_TEST(names_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_names(WEFT_START_FORK);
 }
 END_TEST
@@ -242,8 +238,6 @@ static void run_terminate(weft_start_method m)
 
 START_TEST(terminate_kill_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_terminate(WEFT_START_FORK);
 }
 END_TEST
@@ -256,7 +250,7 @@ END_TEST
 
 START_TEST(active_children_and_wait)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int fds0 = wt_open_fds();
 	size_t n = 99;
 	wt_ok(weft_process_active_children(NULL, 0, &n));
@@ -301,7 +295,7 @@ END_TEST
 /* A dropped handle: the child still runs, active_children reaps it. */
 START_TEST(free_running_child)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int w;
 	weft_process *p = start_blocked(m, &w);
 	int sentinel = weft_process_sentinel(p);
@@ -350,7 +344,7 @@ WEFT_TASK(t_exit_with_children, t_exit_with_children)
 
 START_TEST(exit_terminates_daemons)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int fds[2];
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
 	int arg[2] = {fds[1], m};
