@@ -321,6 +321,31 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 	free(m);
 }
 
+/* A batch of successful items (pool_wire.h); false when it is malformed. */
+static bool on_results(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r, const char *p)
+{
+	e->item_ns += ((int64_t)r->ns - e->item_ns) / 4;
+	uint64_t item = r->item;
+	for (size_t off = 0; off < r->outlen; item++) {
+		uint64_t len;
+		if (r->outlen - off < sizeof len || item >= u->n)
+			return false;
+		memcpy(&len, p + off, sizeof len);
+		off += sizeof len;
+		if (len > r->outlen - off)
+			return false;
+		if (s->run_known && s->run_seq == r->seq && s->run_item == item)
+			s->run_known = false;
+		if (!u->settled[item]) {
+			const weft_bytes out = {(void *)(p + off), len};
+			settle(u, item, 0, NULL, &out);
+			s->witems--;
+		}
+		off += len;
+	}
+	return true;
+}
+
 /* Applies the records of one reply; false when it is malformed. */
 static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 {
@@ -360,6 +385,10 @@ static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 			if (!u || r.item >= u->n)
 				return false;
 			on_result(e, s, u, &r, msg, outp);
+			break;
+		case MPW_RESULTS:
+			if (!u || r.msglen || !on_results(e, s, u, &r, outp))
+				return false;
 			break;
 		default:
 			return false;
