@@ -94,13 +94,18 @@ static int raise_fd(int *fd)
 	return nfd < 0 ? weft__errno_code(e) : 0;
 }
 
-static int make_pipe(int p[2])
+/* A pipe for the child, both ends close-on-exec and above 2, of size
+ * bytes when size > 0 (pipesize=). */
+static int make_pipe(int p[2], int size)
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return weft__errno_code(errno);
 	int rc = raise_fd(&p[0]);
 	if (rc == 0)
 		rc = raise_fd(&p[1]);
+	if (rc == 0 && size > 0 && fcntl(p[0], F_SETPIPE_SZ, size) < 0)
+		rc = weft_fail(weft__errno_code(errno), "[Errno %d] %s: 'F_SETPIPE_SZ %d'", errno,
+		               strerror(errno), size);
 	if (rc) {
 		if (p[0] >= 0)
 			close(p[0]);
@@ -271,7 +276,7 @@ static int build_keep(struct spawn_ctx *x, const weft_popen_opts *o)
 }
 
 /* The child's stdin (i = 0), stdout (1) or stderr (2). */
-static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd)
+static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd, int pipesize)
 {
 	int p[2];
 	int rc;
@@ -279,7 +284,7 @@ static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd)
 	case WEFT_INHERIT:
 		return 0;
 	case WEFT_PIPE:
-		if ((rc = make_pipe(p)))
+		if ((rc = make_pipe(p, pipesize)))
 			return rc;
 		x->parent_fd[i] = i == 0 ? p[1] : p[0];
 		x->child_fd[i] = i == 0 ? p[0] : p[1];
@@ -318,6 +323,8 @@ static int check_opts(const weft_popen_opts *o)
 	if (o->start_new_session && (o->new_process_group || o->process_group > 0))
 		return WEFT_EINVAL;
 	if (o->set_umask && (o->umask & ~(mode_t)0777))
+		return WEFT_EINVAL;
+	if (o->pipesize < 0)
 		return WEFT_EINVAL;
 	if (o->shell && o->executable && !o->executable[0])
 		return WEFT_EINVAL;
@@ -433,6 +440,7 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	p->close_fds = !o->inherit_fds;
 
 	const char *prog = NULL;
+	rc = weft__resolve_ids(o, p);
 	if (!rc)
 		rc = build_argv(&x, argv, o, &prog);
 	if (!rc)
@@ -442,11 +450,11 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	if (!rc)
 		rc = build_keep(&x, o);
 	if (!rc)
-		rc = build_stdio(&x, 0, o->stdin_mode, o->stdin_fd);
+		rc = build_stdio(&x, 0, o->stdin_mode, o->stdin_fd, o->pipesize);
 	if (!rc)
-		rc = build_stdio(&x, 1, o->stdout_mode, o->stdout_fd);
+		rc = build_stdio(&x, 1, o->stdout_mode, o->stdout_fd, o->pipesize);
 	if (!rc)
-		rc = build_stdio(&x, 2, o->stderr_mode, o->stderr_fd);
+		rc = build_stdio(&x, 2, o->stderr_mode, o->stderr_fd, o->pipesize);
 	if (!rc)
 		rc = start(&x, prog, o->cwd, out);
 	ctx_release(&x, rc == 0);

@@ -72,6 +72,11 @@ typedef struct weft__spawned {
  * and no fd behind. */
 int weft__spawn(const char *const *argv, const weft_popen_opts *opts, weft__spawned *out);
 
+/* Checks user, group and extra_groups and puts them in the plan (names
+ * looked up here, in the parent). WEFT_EINVAL, WEFT_ENOENT (unknown name),
+ * WEFT_ENOMEM. */
+int weft__resolve_ids(const weft_popen_opts *o, weft__child_plan *plan);
+
 /* Copies a NULL-terminated string array into one allocation (free() it).
  * NULL on ENOMEM. */
 char **weft__strv_dup(const char *const *v);
