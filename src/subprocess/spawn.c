@@ -376,6 +376,16 @@ static void reap_failed(int pidfd)
 	close(pidfd);
 }
 
+/* glibc exports clone() also as __clone, which sanitizers do not
+ * intercept: ThreadSanitizer's clone interceptor treats every clone as a
+ * fork and breaks its own state when the child shares our memory. */
+#ifdef __GLIBC__
+extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+#define clone_vm __clone
+#else
+#define clone_vm clone
+#endif
+
 /* The stack the child runs on until its exec: a part of ours (we are
  * suspended meanwhile). It needs room for the child's few frames, a 4 KiB
  * read of /proc/self/status and a lazy symbol binding of syscall(). */
@@ -392,8 +402,8 @@ static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__s
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int pidfd = -1;
 	x->plan.report = (weft__child_report){WEFT__STEP_NONE, 0};
-	pid_t pid = clone(weft__child_main, stack + sizeof stack,
-	                  CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &x->plan, &pidfd);
+	pid_t pid = clone_vm(weft__child_main, stack + sizeof stack,
+	                     CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &x->plan, &pidfd);
 	int cerr = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
