@@ -8,11 +8,17 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 
 file(GLOB WEFT_TEST_COMMON CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/common/*.c)
-add_library(weft_test_common STATIC ${WEFT_TEST_COMMON})
+# An OBJECT library: every test links all of it, including wfault.c's
+# wrappers, which libweft's objects reach through -Wl,--wrap.
+add_library(weft_test_common OBJECT ${WEFT_TEST_COMMON})
 target_include_directories(weft_test_common PUBLIC ${CMAKE_SOURCE_DIR}/tests/common ${CMAKE_SOURCE_DIR}/src)
 target_compile_definitions(weft_test_common PUBLIC _GNU_SOURCE)
 target_link_libraries(weft_test_common PUBLIC weft_static PkgConfig::CHECK Threads::Threads m)
 target_compile_options(weft_test_common PRIVATE ${WEFT_WARNINGS})
+set(WEFT_TEST_WRAPPED malloc calloc realloc aligned_alloc posix_memalign strdup strndup pthread_create)
+foreach(sym ${WEFT_TEST_WRAPPED})
+  target_link_options(weft_test_common INTERFACE "LINKER:--wrap=${sym}")
+endforeach()
 
 # Sanitizers slow everything 5-15x: stretch Check's per-test timeouts.
 if(WEFT_SANITIZE)

@@ -42,6 +42,9 @@ static WEFT__TLS struct {
 	weft_context *cur;
 	weft__hamt *implicit;
 	bool registered;
+	bool exited;            /* thread_exit ran: keep no more objects */
+	weft_context *free_ctx; /* freed context objects, linked through prev */
+	int nfree_ctx;
 } ts;
 
 /* ---- variables ------------------------------------------------------------------------ */
@@ -131,6 +134,13 @@ static void thread_exit(void *unused)
 	unwind();
 	weft__hamt_release(ts.implicit);
 	ts.implicit = NULL;
+	while (ts.free_ctx) {
+		weft_context *c = ts.free_ctx;
+		ts.free_ctx = c->prev;
+		free(c);
+	}
+	ts.nfree_ctx = 0;
+	ts.exited = true;
 }
 
 static void make_key(void)
@@ -191,11 +201,36 @@ static void install(weft__hamt *r)
 	hold();
 }
 
+/* A variable already in the current map, whose nodes only this map
+ * holds (no snapshot, no copy shares them), is updated in place instead
+ * of copying the path: a context that is not shared pays no allocation
+ * for a set. Other threads read an entered context's map under its lock
+ * (root_of), so the update happens under it too. */
+static bool set_in_place(weft_context_var *var, void *value)
+{
+	if (!ts.cur)
+		return weft__hamt_set_in_place(ts.implicit, var, value);
+	ctx_lock(ts.cur);
+	bool done = weft__hamt_set_in_place(ts.cur->root, var, value);
+	ctx_unlock(ts.cur);
+	return done;
+}
+
+/* Context objects are made at the rate of copy_context: a thread keeps a
+ * few freed ones to reuse (released when it ends). */
+enum { CTX_CACHE_MAX = 64 };
+
 static weft_context *ctx_alloc(weft__hamt *root)
 {
-	weft_context *c = malloc(sizeof *c);
-	if (!c)
-		return NULL;
+	weft_context *c = ts.free_ctx;
+	if (c) {
+		ts.free_ctx = c->prev;
+		ts.nfree_ctx--;
+	} else {
+		c = malloc(sizeof *c);
+		if (!c)
+			return NULL;
+	}
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->entered, false);
 	atomic_init(&c->lk, 0);
@@ -207,10 +242,23 @@ static weft_context *ctx_alloc(weft__hamt *root)
 
 static void ctx_release(weft_context *c)
 {
-	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+	/* The only reference needs no RMW: nobody else can take or drop one. */
+	if (atomic_load_explicit(&c->refs, memory_order_acquire) != 1 &&
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	weft__hamt_release(c->root);
-	free(c);
+	if (ts.nfree_ctx >= CTX_CACHE_MAX || ts.exited) {
+		free(c);
+		return;
+	}
+	hold();
+	if (!ts.registered) {
+		free(c);
+		return;
+	}
+	c->prev = ts.free_ctx;
+	ts.free_ctx = c;
+	ts.nfree_ctx++;
 }
 
 /* Turns the implicit level into an entered context object (for tokens). */
@@ -267,12 +315,14 @@ int weft_context_var_set(weft_context_var *var, void *value, weft_context_token 
 		if (!t->had_old)
 			t->old = NULL;
 	}
-	weft__hamt *r = weft__hamt_set(current_root(), var, value);
-	if (!r) {
-		free(t);
-		return WEFT_ENOMEM;
+	if (!set_in_place(var, value)) {
+		weft__hamt *r = weft__hamt_set(current_root(), var, value);
+		if (!r) {
+			free(t);
+			return WEFT_ENOMEM;
+		}
+		install(r);
 	}
-	install(r);
 	if (t) {
 		t->var = var;
 		atomic_fetch_add_explicit(&ts.cur->refs, 1, memory_order_relaxed);

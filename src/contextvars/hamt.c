@@ -1,6 +1,7 @@
 /* The persistent hash array mapped trie (hamt.h). Every change builds new
  * nodes along one path and takes references to the child nodes it copies;
- * nothing reachable from a published root ever changes. Leaves hold no
+ * nothing reachable from a shared root ever changes: the one exception,
+ * weft__hamt_set_in_place, writes only into nodes nobody else holds. Leaves hold no
  * reference to their variable: variables live until the process exits. */
 #include "contextvars/hamt.h"
 
@@ -117,6 +118,28 @@ bool weft__hamt_find(const weft__hamt *n, const weft_context_var *key, void **va
 			if (s->key != key)
 				return false;
 			*value = s->val;
+			return true;
+		}
+		n = s->val;
+	}
+	return false;
+}
+
+bool weft__hamt_set_in_place(weft__hamt *n, const weft_context_var *key, void *value)
+{
+	for (unsigned shift = 0; n; shift += BITS) {
+		/* Acquire: a reference dropped by another thread (a snapshot
+		 * that ran out) was dropped after its last read of the node. */
+		if (atomic_load_explicit(&n->refs, memory_order_acquire) != 1)
+			return false;
+		uint32_t bit = 1u << index_at(key->hash, shift);
+		if (!(n->bitmap & bit))
+			return false;
+		slot *s = &n->s[pos_of(n->bitmap, bit)];
+		if (s->key) {
+			if (s->key != key)
+				return false;
+			s->val = value;
 			return true;
 		}
 		n = s->val;

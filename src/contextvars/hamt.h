@@ -43,6 +43,12 @@ bool weft__hamt_find(const weft__hamt *root, const weft_context_var *key, void *
  * when out of memory. root (may be NULL) is not consumed. */
 weft__hamt *weft__hamt_set(weft__hamt *root, weft_context_var *key, void *value);
 
+/* Replaces key's value in place when key is present and root and every
+ * node on the way to its leaf are referenced once -- nobody else can see
+ * them. true when done; false changes nothing. The caller makes sure no
+ * other thread takes a reference to root meanwhile. */
+bool weft__hamt_set_in_place(weft__hamt *root, const weft_context_var *key, void *value);
+
 /* A new root without key (NULL when that leaves the map empty; *oom set on
  * allocation failure). root is not consumed. */
 weft__hamt *weft__hamt_del(weft__hamt *root, const weft_context_var *key, bool *oom);

@@ -1,21 +1,46 @@
-/* Vyukov's intrusive MPSC queue (injector.h). The stub node keeps the list
- * non-empty so that producers never touch the consumer's head: when the
- * consumer takes the last real job it re-queues the stub behind it.
+/* The pool's injector (injector.h): a queue of job pointers in linked
+ * blocks.
  *
- * The head is published with release stores only for emptiness checks:
- * the consumer re-reads its own head in program order, and it keeps
- * looking while the head shows a job, so no job is left behind. */
+ * Memory orders: a producer's claim (the CAS on tail) is seq_cst for the
+ * sleep protocol; its job reaches the consumer through the release store
+ * into the slot and the consumer's acquire load of it. The installer of a
+ * block zeroes it, links it (release) and only then stores its own job
+ * into the old block's last slot, so a consumer that took that slot sees
+ * the link and the zeroed slots. Producers read the tail index (acquire)
+ * before the tail block: the installer stores the block before the index,
+ * so a producer that read a current index holds its block, and one that
+ * read a stale index fails its CAS without having touched the block --
+ * which is why a consumed block may be recycled at once. */
 #include "futures/injector.h"
 
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 
-void weft__injector_init(weft__injector *q)
+static weft__inj_block *block_new(void)
 {
-	atomic_init(&q->stub.next, NULL);
-	q->stub.run = NULL;
-	atomic_init(&q->tail, &q->stub);
-	atomic_init(&q->head, &q->stub);
+	return calloc(1, sizeof(weft__inj_block));
+}
+
+int weft__injector_init(weft__injector *q)
+{
+	weft__inj_block *b = block_new();
+	if (!b)
+		return WEFT_ENOMEM;
+	atomic_init(&q->tail, 0);
+	atomic_init(&q->tail_block, b);
 	atomic_init(&q->lk, 0);
+	atomic_init(&q->head, 0);
+	q->head_block = b;
+	atomic_init(&q->spare, NULL);
+	return 0;
+}
+
+void weft__injector_destroy(weft__injector *q)
+{
+	free(q->head_block);
+	free(atomic_load_explicit(&q->spare, memory_order_relaxed));
+	q->head_block = NULL;
 }
 
 void weft__injector_lock(weft__injector *q)
@@ -24,30 +49,87 @@ void weft__injector_lock(weft__injector *q)
 		sched_yield();
 }
 
-weft__job *weft__injector_pop(weft__injector *q)
+/* The block the installer of the next one uses: the spare, else a new
+ * one; zeroed. NULL when out of memory. */
+static weft__inj_block *block_take(weft__injector *q)
 {
-	weft__job *head = atomic_load_explicit(&q->head, memory_order_relaxed);
-	weft__job *next = atomic_load_explicit(&head->next, memory_order_acquire);
-	if (head == &q->stub) {
-		if (!next)
-			return NULL;
-		atomic_store_explicit(&q->head, next, memory_order_release);
-		head = next;
-		next = atomic_load_explicit(&next->next, memory_order_acquire);
+	weft__inj_block *b = atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
+	if (!b)
+		return block_new();
+	memset(b, 0, sizeof *b);
+	return b;
+}
+
+int weft__injector_push(weft__injector *q, weft__job *job)
+{
+	weft__inj_block *fresh = NULL;
+	for (int spins = 0;; spins++) {
+		uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+		weft__inj_block *b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+		unsigned off = (unsigned)(t % WEFT__INJ_LAP);
+		if (off == WEFT__INJ_SLOTS) {
+			/* Another producer is installing the next block. */
+			if (spins < 64)
+				weft__cpu_relax();
+			else
+				sched_yield();
+			continue;
+		}
+		if (off + 1 == WEFT__INJ_SLOTS && !fresh) {
+			/* Taking the last slot means installing the next block:
+			 * have it before claiming, so a failure queues nothing. */
+			fresh = block_take(q);
+			if (!fresh)
+				return WEFT_ENOMEM;
+			continue;
+		}
+		if (!atomic_compare_exchange_weak(&q->tail, &t, t + 1))
+			continue;
+		if (off + 1 == WEFT__INJ_SLOTS) {
+			atomic_store_explicit(&q->tail_block, fresh, memory_order_release);
+			atomic_store_explicit(&b->next, fresh, memory_order_release);
+			atomic_store_explicit(&q->tail, t + 2, memory_order_release);
+			fresh = NULL;
+		}
+		atomic_store_explicit(&b->slot[off], job, memory_order_release);
+		break;
 	}
-	if (next) {
-		atomic_store_explicit(&q->head, next, memory_order_release);
-		return head;
+	if (fresh) {
+		/* Not needed after all: keep it as the spare. */
+		fresh = atomic_exchange_explicit(&q->spare, fresh, memory_order_acq_rel);
+		free(fresh);
 	}
-	/* head is the last linked job: unless a producer already swapped the
-	 * tail past it, put the stub behind it so it can be taken. */
-	if (atomic_load_explicit(&q->tail, memory_order_acquire) != head)
-		return NULL;
-	weft__injector_push(q, &q->stub);
-	next = atomic_load_explicit(&head->next, memory_order_acquire);
-	if (next) {
-		atomic_store_explicit(&q->head, next, memory_order_release);
-		return head;
+	return 0;
+}
+
+int weft__injector_pop(weft__injector *q, weft__job **out, int max)
+{
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+	weft__inj_block *b = q->head_block;
+	int n = 0;
+	while (n < max && h != t) {
+		unsigned off = (unsigned)(h % WEFT__INJ_LAP);
+		weft__job *j = atomic_load_explicit(&b->slot[off], memory_order_acquire);
+		if (!j)
+			break; /* its producer has claimed the slot, not filled it */
+		out[n++] = j;
+		if (off + 1 < WEFT__INJ_SLOTS) {
+			h++;
+			continue;
+		}
+		/* The block's last job: its producer linked the next block
+		 * before storing it. No producer touches b any more. */
+		weft__inj_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
+		h += 2;
+		q->head_block = next;
+		weft__inj_block *old = atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel);
+		free(old);
+		b = next;
+		t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	}
-	return NULL;
+	/* Release: pairs with nothing in particular but keeps the store
+	 * ordered after the reads above for the emptiness checks. */
+	atomic_store_explicit(&q->head, h, memory_order_release);
+	return n;
 }

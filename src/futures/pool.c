@@ -90,7 +90,8 @@ static void future_job_run(weft__job *job, int how)
 	weft__worker_expect_free(w);
 	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out); /* f may be gone */
 	weft__failure_clear(&rec);
-	weft_bytes_free(&out);
+	if (out.data)
+		weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */
 }
 
@@ -245,6 +246,7 @@ static void pool_destroy(weft_executor *ex)
 		weft__deque_destroy(&w->dq);
 		free(w);
 	}
+	weft__injector_destroy(&p->inj);
 	free(p->workers);
 	free(p);
 }
@@ -291,7 +293,11 @@ int weft_thread_pool_new(weft_executor **out, const weft_thread_pool_opts *opts)
 	else
 		snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%u",
 		         atomic_fetch_add_explicit(&pool_counter, 1, memory_order_relaxed));
-	weft__injector_init(&p->inj);
+	if (weft__injector_init(&p->inj)) {
+		free(p->workers);
+		free(p);
+		return WEFT_ENOMEM;
+	}
 	weft__pool_register(p);
 	*out = &p->base;
 	return 0;

@@ -72,24 +72,26 @@ int weft__count_wait(_Atomic uint32_t *c, int64_t deadline, bool cancellable)
  * ones to its deque, newest pushed first, so that it pops them oldest
  * first while thieves may take the newest. The batch reaches the deque
  * before the injector is unlocked, so that a drain (which locks the
- * injector, then empties the deques) never misses jobs in transit. */
+ * injector, then empties the deques) never misses jobs in transit. The
+ * jobs were written by another thread: their first cache lines are
+ * fetched together here rather than one miss at a time when each runs. */
 static weft__job *take_injector(weft__pool *p, weft__worker *w)
 {
 	if (!weft__injector_nonempty(&p->inj) || !weft__injector_trylock(&p->inj))
 		return NULL;
-	weft__job *first = weft__injector_pop(&p->inj);
-	weft__job *batch[BATCH];
-	int k = 0;
-	if (first && w) {
+	weft__job *batch[BATCH + 1];
+	int limit = 1;
+	if (w) {
 		int64_t room = weft__deque_room(&w->dq);
-		int limit = room < BATCH ? (int)room : BATCH;
-		while (k < limit && (batch[k] = weft__injector_pop(&p->inj)))
-			k++;
+		limit += room < BATCH ? (int)room : BATCH;
 	}
-	while (k--)
-		weft__deque_push(&w->dq, batch[k]); /* fits: room was checked */
+	int k = weft__injector_pop(&p->inj, batch, limit);
+	for (int i = 0; i < k; i++)
+		__builtin_prefetch(batch[i], 1);
+	for (int i = k - 1; i > 0; i--)
+		weft__deque_push(&w->dq, batch[i]); /* fits: room was checked */
 	weft__injector_unlock(&p->inj);
-	return first;
+	return k ? batch[0] : NULL;
 }
 
 weft__job *weft__pool_find(weft__pool *p, weft__worker *w)
@@ -360,7 +362,9 @@ int weft__pool_push(weft__pool *p, weft__job *job)
 		if (rc)
 			return rc;
 	}
-	weft__injector_push(&p->inj, job);
+	int rc = weft__injector_push(&p->inj, job);
+	if (rc)
+		return rc;
 	weft__pool_notify(p);
 	return 0;
 }
@@ -427,8 +431,10 @@ void weft__pool_drain(weft__pool *p, int how)
 	/* Injector first, deques after: a batch in transit from one to the
 	 * other moves under the injector's lock (take_injector). */
 	weft__injector_lock(&p->inj);
-	for (weft__job *j; (j = weft__injector_pop(&p->inj));)
-		chain(&list, &last, j);
+	weft__job *batch[BATCH];
+	for (int k; (k = weft__injector_pop(&p->inj, batch, BATCH));)
+		for (int i = 0; i < k; i++)
+			chain(&list, &last, batch[i]);
 	weft__injector_unlock(&p->inj);
 	int n = atomic_load_explicit(&p->nworkers, memory_order_acquire);
 	for (int i = 0; i < n; i++) {

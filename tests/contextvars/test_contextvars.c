@@ -2,6 +2,7 @@
 #include "wtest.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -587,6 +588,100 @@ START_TEST(other_threads_read_an_entered_context)
 }
 END_TEST
 
+/* A set updates the map in place when nothing shares it: copies taken
+ * before (contexts, snapshots that pool tasks run in) must keep their
+ * values, at every depth of the trie. */
+static void *in_place_fun(void *arg)
+{
+	enum { NV = 100 };
+	weft_context_var *v[NV];
+	for (int i = 0; i < NV; i++) {
+		v[i] = var_new("v");
+		wt_ok(weft_context_var_set(v[i], P(i), NULL));
+	}
+	for (int round = 1; round <= 3; round++) {
+		weft_context *snap;
+		wt_ok(weft_context_copy_current(&snap));
+		for (int i = 0; i < NV; i++)
+			wt_ok(weft_context_var_set(v[i], P(round * 1000 + i), NULL));
+		/* The first set after the copy copied the path; these go in
+		 * place, and the copy must not see them either. */
+		for (int i = 0; i < NV; i++)
+			wt_ok(weft_context_var_set(v[i], P(round * 1000 + i + 1), NULL));
+		for (int i = 0; i < NV; i++) {
+			ck_assert_int_eq(ctx_val(snap, v[i]), (round - 1) * 1000 + i + (round > 1));
+			void *x;
+			wt_ok(weft_context_var_get(v[i], &x));
+			ck_assert_int_eq(I(x), round * 1000 + i + 1);
+		}
+		weft_context_free(snap);
+	}
+	/* A token's old value is the one before an in-place set. */
+	weft_context_token *t;
+	wt_ok(weft_context_var_set(v[7], P(77), &t));
+	void *old;
+	wt_ok(weft_context_token_old_value(t, &old));
+	ck_assert_int_eq(I(old), 3007 + 1);
+	wt_ok(weft_context_var_reset(v[7], t));
+	ck_assert_int_eq(I(weft_context_var_get_or(v[7], NULL)), 3008);
+	weft_context_token_free(t);
+	for (int i = 0; i < NV; i++)
+		weft_context_var_free(v[i]);
+	return NULL;
+}
+
+START_TEST(set_in_place_keeps_copies)
+{
+	isolated(in_place_fun, NULL);
+	in_place_fun(NULL); /* the thread's implicit level too */
+}
+END_TEST
+
+struct snap_reader {
+	weft_context *ctx;
+	weft_context_var *var;
+	atomic_int stop;
+	long reads;
+};
+
+/* Copies another thread's entered context again and again: a copy's
+ * value never changes afterwards, whatever the owner sets. */
+static void *read_copies(void *arg)
+{
+	struct snap_reader *r = arg;
+	while (!atomic_load(&r->stop)) {
+		weft_context *c;
+		wt_ok(weft_context_copy(r->ctx, &c));
+		void *a = NULL, *b = NULL;
+		int rc = weft_context_get(c, r->var, &a);
+		for (int i = 0; i < 50; i++)
+			sched_yield();
+		ck_assert_int_eq(weft_context_get(c, r->var, &b), rc);
+		ck_assert_ptr_eq(a, b);
+		weft_context_free(c);
+		r->reads++;
+	}
+	return NULL;
+}
+
+START_TEST(copies_of_an_entered_context_stay_put)
+{
+	struct snap_reader r = {0};
+	wt_ok(weft_context_new(&r.ctx));
+	r.var = var_new("x");
+	wt_thread *th = wt_spawn(read_copies, &r);
+	wt_ok(weft_context_enter(r.ctx));
+	for (int i = 0; i < 20000; i++)
+		wt_ok(weft_context_var_set(r.var, P(i), NULL));
+	wt_ok(weft_context_exit(r.ctx));
+	atomic_store(&r.stop, 1);
+	wt_join(th);
+	ck_assert_int_eq(ctx_val(r.ctx, r.var), 19999);
+	weft_context_free(r.ctx);
+	weft_context_var_free(r.var);
+}
+END_TEST
+
 START_TEST(argument_errors)
 {
 	void *v;
@@ -657,6 +752,8 @@ int main(void)
 	tcase_add_test(tc, many_variables_iterate_and_delete);
 	tcase_add_test(tc, threads_have_their_own_context);
 	tcase_add_test(tc, other_threads_read_an_entered_context);
+	tcase_add_test(tc, set_in_place_keeps_copies);
+	tcase_add_test(tc, copies_of_an_entered_context_stay_put);
 	tcase_add_test(tc, argument_errors);
 	tcase_add_test(tc, retired_variables_refuse_calls);
 	tcase_add_test(tc, null_default_is_a_default);

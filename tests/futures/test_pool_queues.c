@@ -1,79 +1,104 @@
-/* The pool's queues, white-box: the injector (Vyukov's MPSC list with a
- * stub) and the Chase-Lev deque, including the states the races leave. */
+/* The pool's queues, white-box: the injector (job pointers in linked
+ * blocks) and the Chase-Lev deque, including the states the races leave. */
 #include "futures_util.h"
 #include "futures/deque.h"
 #include "futures/injector.h"
 
 static weft__job jobs[64];
 
+/* One job from the injector, or NULL (lock held by the caller). */
+static weft__job *pop1(weft__injector *q)
+{
+	weft__job *j;
+	return weft__injector_pop(q, &j, 1) ? j : NULL;
+}
+
 START_TEST(injector_fifo_and_empty)
 {
+	/* Across several blocks, with batches of every size. */
+	enum { N = 3 * WEFT__INJ_SLOTS + 5 };
+	static weft__job many[N];
 	weft__injector q;
-	weft__injector_init(&q);
+	wt_ok(weft__injector_init(&q));
 	ck_assert(!weft__injector_nonempty(&q));
 	weft__injector_lock(&q);
-	ck_assert_ptr_null(weft__injector_pop(&q));
+	ck_assert_ptr_null(pop1(&q));
 	weft__injector_unlock(&q);
 	for (int round = 0; round < 3; round++) {
-		for (int i = 0; i < 10; i++)
-			weft__injector_push(&q, &jobs[i]);
+		for (int i = 0; i < N; i++)
+			wt_ok(weft__injector_push(&q, &many[i]));
 		ck_assert(weft__injector_nonempty(&q));
 		ck_assert(weft__injector_trylock(&q));
 		ck_assert(!weft__injector_trylock(&q)); /* one consumer at a time */
-		for (int i = 0; i < 10; i++)
-			ck_assert_ptr_eq(weft__injector_pop(&q), &jobs[i]);
-		ck_assert_ptr_null(weft__injector_pop(&q));
+		int got = 0, want = 1 + round;
+		weft__job *out[8];
+		for (int k; (k = weft__injector_pop(&q, out, want));) {
+			ck_assert_int_le(k, want);
+			for (int i = 0; i < k; i++)
+				ck_assert_ptr_eq(out[i], &many[got++]);
+		}
+		ck_assert_int_eq(got, N);
+		ck_assert_ptr_null(pop1(&q));
 		weft__injector_unlock(&q);
 		ck_assert(!weft__injector_nonempty(&q));
 	}
-}
-END_TEST
-
-START_TEST(injector_stub_behind_jobs_is_not_empty)
-{
-	/* The state a race leaves: the consumer took the head to job A and
-	 * re-queued the stub after a producer had swapped the tail to B but
-	 * before it linked A to B. The stub is the tail, with jobs before it:
-	 * the queue must not look empty. */
-	weft__injector q;
-	weft__injector_init(&q);
-	weft__job *a = &jobs[0], *b = &jobs[1];
-	weft__injector_push(&q, a);
-	atomic_store(&q.head, a); /* consumer: past the stub, to A */
-	atomic_store(&b->next, NULL);
-	weft__job *prev = atomic_exchange(&q.tail, b); /* producer: half of a push */
-	ck_assert_ptr_eq(prev, a);
-	weft__injector_push(&q, &q.stub); /* consumer: re-queues the stub (after B) */
-	atomic_store(&prev->next, b);     /* producer: the other half */
-	ck_assert_ptr_eq(atomic_load(&q.tail), &q.stub);
-	ck_assert(weft__injector_nonempty(&q));
-	weft__injector_lock(&q);
-	ck_assert_ptr_eq(weft__injector_pop(&q), a);
-	ck_assert_ptr_eq(weft__injector_pop(&q), b);
-	ck_assert_ptr_null(weft__injector_pop(&q));
-	weft__injector_unlock(&q);
-	ck_assert(!weft__injector_nonempty(&q));
+	weft__injector_destroy(&q);
 }
 END_TEST
 
 START_TEST(injector_producer_midway)
 {
-	/* A producer between its exchange and its link: the queue is not
-	 * empty, but the consumer cannot pass the gap yet. */
+	/* A producer between its claim and its store: the queue is not
+	 * empty, but the consumer cannot pass the empty slot yet. */
 	weft__injector q;
-	weft__injector_init(&q);
-	weft__injector_push(&q, &jobs[0]);
-	atomic_store(&jobs[1].next, NULL);
-	weft__job *prev = atomic_exchange(&q.tail, &jobs[1]);
+	wt_ok(weft__injector_init(&q));
+	wt_ok(weft__injector_push(&q, &jobs[0]));
+	uint64_t t = atomic_fetch_add(&q.tail, 1); /* claim, no store yet */
+	wt_ok(weft__injector_push(&q, &jobs[2]));
 	weft__injector_lock(&q);
-	ck_assert_ptr_null(weft__injector_pop(&q)); /* jobs[0] waits for the link */
+	ck_assert_ptr_eq(pop1(&q), &jobs[0]);
+	ck_assert_ptr_null(pop1(&q)); /* the gap */
 	ck_assert(weft__injector_nonempty(&q));
-	atomic_store(&prev->next, &jobs[1]);
-	ck_assert_ptr_eq(weft__injector_pop(&q), &jobs[0]);
-	ck_assert_ptr_eq(weft__injector_pop(&q), &jobs[1]);
-	ck_assert_ptr_null(weft__injector_pop(&q));
+	atomic_store(&atomic_load(&q.tail_block)->slot[t], &jobs[1]);
+	ck_assert_ptr_eq(pop1(&q), &jobs[1]);
+	ck_assert_ptr_eq(pop1(&q), &jobs[2]);
+	ck_assert_ptr_null(pop1(&q));
 	weft__injector_unlock(&q);
 	ck_assert(!weft__injector_nonempty(&q));
+	weft__injector_destroy(&q);
+}
+END_TEST
+
+START_TEST(injector_block_change)
+{
+	/* The last slot of a block is taken by the producer that links the
+	 * next block; a consumer that took it moves on, and the consumed
+	 * block becomes the spare for the next installer. */
+	weft__injector q;
+	wt_ok(weft__injector_init(&q));
+	weft__inj_block *first = atomic_load(&q.tail_block);
+	static weft__job many[2 * WEFT__INJ_SLOTS];
+	for (int i = 0; i < WEFT__INJ_SLOTS; i++)
+		wt_ok(weft__injector_push(&q, &many[i]));
+	ck_assert_ptr_ne(atomic_load(&q.tail_block), first);
+	ck_assert_uint_eq(atomic_load(&q.tail), WEFT__INJ_LAP);
+	weft__injector_lock(&q);
+	weft__job *out[WEFT__INJ_SLOTS + 1];
+	ck_assert_int_eq(weft__injector_pop(&q, out, WEFT__INJ_SLOTS + 1), WEFT__INJ_SLOTS);
+	ck_assert_ptr_eq(out[WEFT__INJ_SLOTS - 1], &many[WEFT__INJ_SLOTS - 1]);
+	weft__injector_unlock(&q);
+	ck_assert(!weft__injector_nonempty(&q));
+	ck_assert_ptr_eq(atomic_load(&q.spare), first);
+	for (int i = 0; i < WEFT__INJ_SLOTS; i++)
+		wt_ok(weft__injector_push(&q, &many[WEFT__INJ_SLOTS + i]));
+	ck_assert_ptr_eq(atomic_load(&q.tail_block), first); /* reused */
+	ck_assert_ptr_null(atomic_load(&q.spare));
+	weft__injector_lock(&q);
+	for (int i = 0; i < WEFT__INJ_SLOTS; i++)
+		ck_assert_ptr_eq(pop1(&q), &many[WEFT__INJ_SLOTS + i]);
+	ck_assert_ptr_null(pop1(&q));
+	weft__injector_unlock(&q);
+	weft__injector_destroy(&q);
 }
 END_TEST
 
@@ -87,7 +112,7 @@ static void *produce(void *arg)
 {
 	struct producer *p = arg;
 	for (int i = 0; i < p->n; i++)
-		weft__injector_push(p->q, &p->mine[i]);
+		ck_assert_int_eq(weft__injector_push(p->q, &p->mine[i]), 0);
 	return NULL;
 }
 
@@ -96,7 +121,7 @@ START_TEST(injector_many_producers)
 	enum { P = 3, N = 20000 };
 	static weft__job many[P][N];
 	weft__injector q;
-	weft__injector_init(&q);
+	wt_ok(weft__injector_init(&q));
 	struct producer pr[P];
 	wt_thread *t[P];
 	for (int i = 0; i < P; i++) {
@@ -108,23 +133,24 @@ START_TEST(injector_many_producers)
 	while (total < (long)P * N) {
 		if (!weft__injector_trylock(&q))
 			continue;
-		weft__job *j = weft__injector_pop(&q);
+		weft__job *out[16];
+		int k = weft__injector_pop(&q, out, 1 + (int)(total % 16));
 		weft__injector_unlock(&q);
-		if (!j) {
-			ck_assert(total < (long)P * N);
-			continue;
+		for (int i = 0; i < k; i++) {
+			weft__job *j = out[i];
+			int p = (int)((j - &many[0][0]) / N);
+			ck_assert_int_ge(p, 0);
+			ck_assert_int_lt(p, P);
+			/* Each producer's jobs come out in its order. */
+			ck_assert_ptr_eq(j, &many[p][got[p]]);
+			got[p]++;
+			total++;
 		}
-		int p = (int)((j - &many[0][0]) / N);
-		ck_assert_int_ge(p, 0);
-		ck_assert_int_lt(p, P);
-		/* Each producer's jobs come out in its order. */
-		ck_assert_ptr_eq(j, &many[p][got[p]]);
-		got[p]++;
-		total++;
 	}
 	for (int i = 0; i < P; i++)
 		wt_join(t[i]);
 	ck_assert(!weft__injector_nonempty(&q));
+	weft__injector_destroy(&q);
 }
 END_TEST
 
@@ -210,7 +236,7 @@ int main(void)
 	Suite *s = suite_create("pool_queues");
 	TCase *tc = wt_tcase("pool_queues", 60);
 	tcase_add_test(tc, injector_fifo_and_empty);
-	tcase_add_test(tc, injector_stub_behind_jobs_is_not_empty);
+	tcase_add_test(tc, injector_block_change);
 	tcase_add_test(tc, injector_producer_midway);
 	tcase_add_test(tc, injector_many_producers);
 	tcase_add_test(tc, deque_owner_and_thief);
