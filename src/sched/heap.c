@@ -79,8 +79,8 @@ static void sift_down(weft_scheduler *s, size_t k, weft__sched_entry e)
 
 int weft__sched_push(weft_scheduler *s, weft__sched_entry e)
 {
-	if (s->n == s->cap && grow(s))
-		return WEFT_ENOMEM;
+	if (s->n + s->reserved >= s->cap && grow(s))
+		return WEFT_ENOMEM; /* never for a next tick: see reserved */
 	sift_up(s, s->n++, e);
 	return 0;
 }
