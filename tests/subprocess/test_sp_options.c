@@ -146,7 +146,7 @@ START_TEST(pipesize_sets_every_pipe)
 {
 	weft_popen *p;
 	int size = 1 << 20;
-	wt_ok(weft_popen_start(&p, ARGV("cat"),
+	wt_ok(weft_popen_start(&p, ARGV("sleep", "30"), /* never reads its stdin */
 	                       &(weft_popen_opts){.stdin_mode = WEFT_PIPE,
 	                                          .stdout_mode = WEFT_PIPE,
 	                                          .stderr_mode = WEFT_PIPE,
@@ -159,9 +159,9 @@ START_TEST(pipesize_sets_every_pipe)
 	char *buf = calloc(1, (size_t)size);
 	int fd = weft_popen_stdin_fd(p);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	weft_popen_kill(p); /* the child never reads */
 	ck_assert_int_eq(write(fd, buf, (size_t)size), size);
 	free(buf);
+	wt_ok(weft_popen_kill(p));
 	wt_ok(weft_popen_wait(p, WEFT_FOREVER, NULL));
 	weft_popen_free(p);
 	/* a size that is not a power of two is rounded up */
