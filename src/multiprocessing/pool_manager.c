@@ -530,9 +530,11 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
  * ---------------------------------------------------------------------------------------- */
 
 /* Ends f's item: a worker running it is killed (on_death ends the item
- * with WEFT_ECANCELED and replaces the worker); an item not started yet,
- * in a window or back in the queue, ends now (a worker that still gets to
- * it runs it for nothing: its result finds the item settled). f's
+ * with WEFT_ECANCELED and replaces the worker); an item back in the queue
+ * ends now. An item sent to a worker that has not started it is left to
+ * run: the worker will reply for it, and a unit must stay in the window
+ * until it has (a reply for a unit no longer there reads as nonsense);
+ * f ends cancelled when that reply comes, whatever it says. f's
  * reference keeps its address from being reused, so a unit holding f is
  * the one the request is about. */
 static void cancel_one(weft__mpe *e, weft_future *f)
@@ -554,10 +556,6 @@ static void cancel_one(weft__mpe *e, weft_future *f)
 				s->cancel_seq = s->seq_head + k;
 				s->cancel_item = i;
 				kill_worker(s);
-			} else {
-				settle(u, i, WEFT_ECANCELED, NULL, NULL);
-				s->witems--;
-				pop_done(s);
 			}
 			return;
 		}

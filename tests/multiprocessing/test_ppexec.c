@@ -447,8 +447,9 @@ END_TEST
 
 /* Beyond Python: cancel_running kills the worker running the call and
  * replaces it; the future ends cancelled, the other calls are unaffected
- * and the pool goes on serving. A call that has not started yet (queued
- * behind the running one on the same worker) ends cancelled at once. */
+ * and the pool goes on serving. A call sent to a worker but not started
+ * (queued behind the running one) ends cancelled once the worker got to
+ * it, and that worker is not replaced. */
 START_TEST(cancel_running)
 {
 	pt_setup();
@@ -470,15 +471,18 @@ START_TEST(cancel_running)
 	weft_future_release(hung);
 	weft_future_release(next);
 	/* Running (sent to the worker) but not started: cancelled as well. */
+	pid_t worker = pid_of(ex);
 	weft_future *first = submit_long(ex, t_gated, 5);
 	wt_ok(weft_sem_acquire(&pt->started, 30));
 	weft_future *queued = submit_long(ex, t_square, 6);
 	while (!weft_future_running(queued) && !weft_future_done(queued))
 		wt_rc(weft_future_result(queued, 0.01, NULL), WEFT_ETIMEDOUT);
 	wt_ok(weft_future_cancel_running(queued));
-	wt_rc(weft_future_result(queued, 30, NULL), WEFT_ECANCELED);
 	weft_event_set(&pt->gate);
+	wt_rc(weft_future_result(queued, 30, NULL), WEFT_ECANCELED);
+	ck_assert(weft_future_cancelled(queued));
 	ck_assert_int_eq(pt_result_long(first), 25);
+	ck_assert_int_eq(pid_of(ex), worker);
 	weft_future_release(first);
 	weft_future_release(queued);
 	weft_executor_free(ex);
