@@ -190,11 +190,20 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		rc = weft__mp_spawn(d, &pid);
 	} else {
 		fflush(NULL); /* else the child's exit would repeat buffered output */
+		/* terminate() must end the child, as after spawn's exec,
+		 * whatever handler the parent installed for SIGTERM: the child
+		 * resets it. SIGTERM stays blocked from before the fork until
+		 * then, or a terminate() right after the start would run the
+		 * parent's handler in the child (a test harness's handler, for
+		 * one, signals its whole process group). */
+		sigset_t term, old;
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &term, &old);
 		pid = fork();
 		if (pid == 0) {
-			/* terminate() must end the child, as after spawn's exec,
-			 * whatever handler the parent installed for SIGTERM. */
 			signal(SIGTERM, SIG_DFL);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			weft__mp_become_child(d);
 			if (d->child_setup)
 				d->child_setup(d->setup_ctx);
@@ -202,6 +211,7 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		}
 		if (pid < 0)
 			rc = -errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	if (rc) {
 		free(p->name);

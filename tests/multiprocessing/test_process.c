@@ -242,6 +242,32 @@ START_TEST(terminate_kill_fork)
 }
 END_TEST
 
+static void ignore_term(int sig)
+{
+	(void)sig;
+}
+
+/* terminate() right after a fork start ends the child even when the parent
+ * handles SIGTERM itself: the child must never run the parent's handler
+ * (which here would let it live on). */
+START_TEST(terminate_right_after_fork)
+{
+	struct sigaction sa = {.sa_handler = ignore_term}, old;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGTERM, &sa, &old), 0);
+	for (int i = 0; i < 20; i++) {
+		int w;
+		weft_process *p = start_blocked(WEFT_START_FORK, &w);
+		wt_ok(weft_process_terminate(p));
+		ck_assert_int_eq(exit_code_of(p), -SIGTERM);
+		weft_process_free(p);
+		close(w);
+	}
+	sigaction(SIGTERM, &old, NULL);
+	mpt_no_children();
+}
+END_TEST
+
 START_TEST(terminate_kill_spawn)
 {
 	run_terminate(WEFT_START_SPAWN);
@@ -422,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, names_fork);
 	tcase_add_test(tc, names_spawn);
 	tcase_add_test(tc, terminate_kill_fork);
+	tcase_add_test(tc, terminate_right_after_fork);
 	tcase_add_test(tc, terminate_kill_spawn);
 	tcase_add_test(tc, active_children_and_wait);
 	tcase_add_test(tc, free_running_child);
