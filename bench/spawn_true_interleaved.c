@@ -1,49 +1,179 @@
-/* The spawn race of spawn_true.c between weft_run and posix_spawn +
- * waitpid, one spawn at a time: every round runs one of each, so both see
- * the same machine (a neighbour's load shifts them alike), and the median
- * over thousands of rounds is steady where whole batches of 1000 swing with
- * the load. fork + exec is left out: the teardown of its child's copied page
- * tables runs on while the next case starts and would be charged to it
- * (spawn_true.c has fork). Figures are microseconds a spawn.
- * spawn_true_interleaved_256m.c includes this with SPAWN_RESIDENT_MIB set. */
+/* Spawn /bin/true and wait, one spawn at a time, every way interleaved:
+ * each round spawns once with weft_run, raw posix_spawn + waitpid,
+ * fork + exec + waitpid, GLib's g_spawn_sync, libuv's uv_spawn and
+ * Python's subprocess.run (a python3 process kept running, which times
+ * subprocess.run itself and reports the time through a pipe). So every case
+ * sees the same machine, and a neighbour's load shifts them alike; the
+ * median over many rounds is steady where batches of 1000 swing with the
+ * load. The order rotates every round, so each case follows each other
+ * case equally often (a fork leaves the caller's pages copy-on-write, and
+ * whoever writes them next pays the faults). Figures are microseconds per
+ * spawn, lower is better.
+ *
+ * spawn_true_interleaved_256m.c includes this file with
+ * SPAWN_RESIDENT_MIB set: the same with that much memory resident
+ * (touched) in the caller, and in the Python process. */
 #include "bench.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <weft.h>
+#ifdef WEFT_HAVE_GLIB
+#include <glib.h>
+#endif
+#ifdef WEFT_HAVE_UV
+#include <uv.h>
+#endif
 
 #ifndef SPAWN_RESIDENT_MIB
 #define SPAWN_RESIDENT_MIB 0
+#endif
+#ifndef SPAWN_ROUNDS
+#define SPAWN_ROUNDS 2000
 #endif
 
 extern char **environ;
 static char *const true_argv[] = {"/bin/true", NULL};
 
-static double run_weft(void *arg)
+static double us_since(double t0)
 {
-	(void)arg;
+	return (bench_now() - t0) * 1e6;
+}
+
+static double run_weft(void)
+{
 	double t0 = bench_now();
 	weft_completed r;
 	int rc = weft_run((const char *const *)true_argv, NULL, &r);
-	double us = (bench_now() - t0) * 1e6;
+	double us = us_since(t0);
 	bool ok = rc == 0 && r.returncode == 0;
 	weft_completed_free(&r);
 	return ok ? us : -1;
 }
 
-static double run_posix_spawn(void *arg)
+static double run_posix_spawn(void)
 {
-	(void)arg;
 	double t0 = bench_now();
 	pid_t pid;
 	int st;
 	if (posix_spawn(&pid, true_argv[0], NULL, NULL, true_argv, environ) || waitpid(pid, &st, 0) != pid ||
 	    st)
 		return -1;
-	return (bench_now() - t0) * 1e6;
+	return us_since(t0);
+}
+
+static double run_fork(void)
+{
+	double t0 = bench_now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(true_argv[0], true_argv);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || st)
+		return -1;
+	return us_since(t0);
+}
+
+#ifdef WEFT_HAVE_GLIB
+static double run_glib(void)
+{
+	double t0 = bench_now();
+	gint st;
+	if (!g_spawn_sync(NULL, (gchar **)true_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &st,
+	                  NULL) ||
+	    st)
+		return -1;
+	return us_since(t0);
+}
+#endif
+
+#ifdef WEFT_HAVE_UV
+static uv_loop_t uv_loop;
+static int uv_done;
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+	uv_done = status == 0 && sig == 0 ? 1 : -1;
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+/* As a libuv program spawns: uv_spawn, then run the loop until the exit
+ * callback has fired and the handle is closed (the loop itself lives on). */
+static double run_uv(void)
+{
+	double t0 = bench_now();
+	uv_process_t proc;
+	uv_process_options_t o = {.exit_cb = on_exit_cb, .file = true_argv[0], .args = (char **)true_argv};
+	uv_done = 0;
+	if (uv_spawn(&uv_loop, &proc, &o))
+		return -1;
+	uv_run(&uv_loop, UV_RUN_DEFAULT);
+	return uv_done == 1 ? us_since(t0) : -1;
+}
+#endif
+
+#ifdef WEFT_PYTHON3
+/* python3 running this loop: one subprocess.run per line on stdin, its
+ * time (measured inside Python) written back. */
+static FILE *py_in, *py_out;
+
+static bool python_start(void)
+{
+	char script[512];
+	snprintf(script, sizeof script,
+	         "import subprocess, sys, time\n"
+	         "ballast = b'x' * (%d << 20)\n" /* resident, as in the C cases */
+	         "for _ in sys.stdin:\n"
+	         "    t = time.perf_counter()\n"
+	         "    subprocess.run(['/bin/true'], check=True)\n"
+	         "    print((time.perf_counter() - t) * 1e6, flush=True)\n",
+	         SPAWN_RESIDENT_MIB);
+	int to[2], from[2];
+	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		return false;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+	char *const argv[] = {"python3", "-c", script, NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, WEFT_PYTHON3, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(to[0]);
+	close(from[1]);
+	if (rc)
+		return false;
+	py_in = fdopen(to[1], "w");
+	py_out = fdopen(from[0], "r");
+	return py_in && py_out;
+}
+
+static double run_python(void)
+{
+	char line[64];
+	if (fputs("\n", py_in) == EOF || fflush(py_in) || !fgets(line, sizeof line, py_out))
+		return -1;
+	return atof(line);
+}
+#endif
+
+typedef struct spawn_case {
+	const char *name;
+	double (*run)(void);
+	double *us; /* one figure per round */
+} spawn_case;
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
 }
 
 int main(void)
@@ -54,13 +184,69 @@ int main(void)
 		memset(ballast, 1, n); /* resident: every page touched */
 		bench_keep(ballast);
 	}
-	bench_case cases[] = {
+#ifdef WEFT_HAVE_UV
+	uv_loop_init(&uv_loop);
+#endif
+	spawn_case cases[] = {
 	    {"weft_run", run_weft, NULL},
 	    {"posix_spawn + waitpid", run_posix_spawn, NULL},
+	    {"fork + exec + waitpid", run_fork, NULL},
+#ifdef WEFT_HAVE_GLIB
+	    {"GLib g_spawn_sync", run_glib, NULL},
+#endif
+#ifdef WEFT_HAVE_UV
+	    {"libuv uv_spawn", run_uv, NULL},
+#endif
+#ifdef WEFT_PYTHON3
+	    {"Python subprocess.run", python_start() ? run_python : NULL, NULL},
+#endif
 	};
-	char title[128];
-	snprintf(title, sizeof title, "spawn /bin/true and wait, interleaved one by one, %d MiB resident",
-	         SPAWN_RESIDENT_MIB);
-	bench_spec spec = {.title = title, .unit = "us/spawn", .higher_better = false, .rounds = 3000};
-	return bench_run(&spec, cases, sizeof cases / sizeof cases[0]);
+	int ncases = (int)(sizeof cases / sizeof cases[0]);
+	int rounds = SPAWN_ROUNDS;
+	const char *env = getenv("BENCH_ROUNDS");
+	if (env && atoi(env) > 0)
+		rounds = atoi(env);
+	for (int c = 0; c < ncases; c++)
+		cases[c].us = calloc((size_t)rounds, sizeof(double));
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < ncases; k++) {
+			spawn_case *c = &cases[(r + k) % ncases];
+			c->us[r] = c->run ? c->run() : -1;
+		}
+	printf("spawn /bin/true and wait, interleaved one by one, %d MiB resident "
+	       "(us/spawn, median of %d rotating rounds, lower is better)\n",
+	       SPAWN_RESIDENT_MIB, rounds);
+	int failed = 0;
+	double weft = 0;
+	for (int c = 0; c < ncases; c++) {
+		double *v = cases[c].us;
+		bool bad = false;
+		for (int r = 0; r < rounds; r++)
+			bad |= v[r] < 0;
+		if (bad) {
+			printf("  %-34s failed\n", cases[c].name);
+			failed = 1;
+			continue;
+		}
+		qsort(v, (size_t)rounds, sizeof *v, cmp_double);
+		double m = rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2;
+		if (c == 0) {
+			weft = m;
+			printf("  %-34s %12.3f   (%.0f spawns/s)\n", cases[c].name, m, 1e6 / m);
+		} else {
+			printf("  %-34s %12.3f   (%.0f spawns/s)  weft is %.2fx %s\n", cases[c].name, m,
+			       1e6 / m, m / weft, m >= weft ? "better" : "worse");
+		}
+	}
+#ifdef WEFT_PYTHON3
+	if (py_in)
+		fclose(py_in); /* python's loop ends at EOF */
+	if (py_out)
+		fclose(py_out);
+	while (wait(NULL) > 0)
+		;
+#endif
+	for (int c = 0; c < ncases; c++)
+		free(cases[c].us);
+	return failed;
 }

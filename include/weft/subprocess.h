@@ -108,6 +108,26 @@ typedef struct weft_popen_opts {
 	pid_t process_group; /* process_group=N (> 0): join group N */
 	bool set_umask;      /* umask=: with set_umask, the child's umask */
 	mode_t umask;
+	/* user= / group=: the child's real and effective user and group
+	 * (setreuid / setregid just before the exec), by name (looked up in
+	 * the caller with getpwnam / getgrnam, as Python does) or by number
+	 * with set_uid / set_gid. A name and a number for the same one:
+	 * WEFT_EINVAL. Changing them needs the privilege to. */
+	const char *user;
+	bool set_uid;
+	uid_t uid;
+	const char *group;
+	bool set_gid;
+	gid_t gid;
+	/* extra_groups=: the child's supplementary groups (setgroups), as
+	 * group ids; extra_groups non-NULL with nextra_groups 0 drops them
+	 * all; NULL: the caller's. */
+	const gid_t *extra_groups;
+	size_t nextra_groups;
+	/* pipesize=: the size of each pipe made for the child (F_SETPIPE_SZ;
+	 * the kernel rounds it up to a power-of-two number of pages). 0: the
+	 * system's default (Python's -1). */
+	int pipesize;
 } weft_popen_opts;
 
 /* run()'s keyword arguments: Popen's plus input, capture_output, timeout
@@ -180,9 +200,16 @@ typedef struct weft_popen weft_popen;
  * (or cwd) cannot be used, with a message naming it; WEFT_EINVAL (NULL
  * argument, empty argv, a bad mode, a negative fd, WEFT_STDOUT other than
  * for stderr, start_new_session with a process group, both group options,
- * an env entry without '=', umask above 0777); WEFT_EBADF (a WEFT_USE_FD
- * or pass_fds fd that is not open); WEFT_EMFILE, WEFT_ENOMEM, WEFT_EAGAIN
- * (no processes left). On error nothing is left behind: no child, no fd. */
+ * an env entry without '=', umask above 0777, a negative pipesize, user
+ * or group given both by name and number, uid or gid (uid_t)-1, more
+ * extra_groups than NGROUPS_MAX or NULL with a count); WEFT_ENOENT also
+ * for a user or group name that does not exist (Python's KeyError);
+ * WEFT_EPERM when the child may not change its user or groups (message
+ * naming setreuid / setregid / setgroups) or the pipe may not grow
+ * (pipesize above /proc/sys/fs/pipe-max-size without privilege);
+ * WEFT_EBADF (a WEFT_USE_FD or pass_fds fd that is not open);
+ * WEFT_EMFILE, WEFT_ENOMEM, WEFT_EAGAIN (no processes left). On error
+ * nothing is left behind: no child, no fd. */
 WEFT_EXTERN int weft_popen_start(weft_popen **out, const char *const *argv, const weft_popen_opts *opts);
 
 /* The child's pid (Popen.pid), or -1 for NULL. */

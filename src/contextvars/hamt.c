@@ -5,6 +5,7 @@
  * reference to their variable: variables live until the process exits. */
 #include "contextvars/hamt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +48,72 @@ static unsigned pos_of(uint32_t bitmap, uint32_t bit)
 	return popcount32(bitmap & (bit - 1));
 }
 
+/* Nodes are made and dropped at the rate of sets on shared maps: each
+ * thread keeps up to NODE_CACHE freed nodes of each width to reuse,
+ * released when the thread ends. A node's first slot links it in the
+ * list. */
+enum { NODE_CACHE = 16 };
+
+static WEFT__TLS struct {
+	weft__hamt *free[WIDTH + 1];
+	unsigned char n[WIDTH + 1];
+	bool registered, exited;
+} nodes;
+
+static pthread_key_t nodes_key;
+static pthread_once_t nodes_once = PTHREAD_ONCE_INIT;
+
+static void nodes_drain(void *unused)
+{
+	(void)unused;
+	for (unsigned w = 0; w <= WIDTH; w++) {
+		while (nodes.free[w]) {
+			weft__hamt *n = nodes.free[w];
+			nodes.free[w] = n->s[0].val;
+			free(n);
+		}
+		nodes.n[w] = 0;
+	}
+	nodes.exited = true;
+}
+
+static void nodes_key_make(void)
+{
+	pthread_key_create(&nodes_key, nodes_drain);
+}
+
 static weft__hamt *node_new(unsigned width)
 {
-	weft__hamt *n = malloc(sizeof *n + width * sizeof(slot));
-	if (n)
-		atomic_init(&n->refs, 1);
+	weft__hamt *n = nodes.free[width];
+	if (n) {
+		nodes.free[width] = n->s[0].val;
+		nodes.n[width]--;
+	} else {
+		n = malloc(sizeof *n + width * sizeof(slot));
+		if (!n)
+			return NULL;
+	}
+	atomic_init(&n->refs, 1);
 	return n;
+}
+
+static void node_free(weft__hamt *n, unsigned width)
+{
+	if (width == 0 || nodes.n[width] >= NODE_CACHE || nodes.exited) {
+		free(n);
+		return;
+	}
+	if (!nodes.registered) {
+		pthread_once(&nodes_once, nodes_key_make);
+		nodes.registered = pthread_setspecific(nodes_key, (void *)1) == 0;
+		if (!nodes.registered) {
+			free(n);
+			return;
+		}
+	}
+	n->s[0].val = nodes.free[width];
+	nodes.free[width] = n;
+	nodes.n[width]++;
 }
 
 weft__hamt *weft__hamt_retain(weft__hamt *root)
@@ -76,12 +137,15 @@ static void slot_release(const slot *s)
 
 void weft__hamt_release(weft__hamt *n)
 {
-	if (!n || atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1)
+	/* The only reference needs no RMW: nobody else can take or drop one
+	 * (acquire: pairs with the release RMWs of earlier holders). */
+	if (!n || (atomic_load_explicit(&n->refs, memory_order_acquire) != 1 &&
+	           atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1))
 		return;
 	unsigned w = width_of(n);
 	for (unsigned i = 0; i < w; i++)
 		slot_release(&n->s[i]);
-	free(n);
+	node_free(n, w);
 }
 
 /* A copy of n with room for `extra` more slots (0 or 1) inserted at pos,

@@ -24,6 +24,9 @@
  * allocators' decay: every DECAY_OPS operations, half of the futures that
  * stayed unused all that time (the lowest level the cache fell to) are
  * given back to malloc. What remains is freed when the thread ends.
+ * A thread keeps no more than it allocated lately (plus CACHE_MIN): the
+ * workers of a pool whose futures nobody holds free them without ever
+ * allocating one, and must not hoard them.
  *
  * The cache is an array of pointers, not a list through the futures: a
  * reused future's memory has usually left the CPU's caches, and with the
@@ -34,8 +37,9 @@ enum { CACHE_MAX = 1 << 18, CACHE_MIN = 256, DECAY_OPS = 1 << 20, PREFETCH_AHEAD
 static WEFT__TLS struct {
 	weft_future **v;
 	int n, cap;
-	int low;      /* the fewest cached since the last decay */
-	unsigned ops; /* allocations and frees since then */
+	int low;                   /* the fewest cached since the last decay */
+	unsigned ops;              /* allocations and frees since then */
+	int allocs, allocs_before; /* allocations since then, and in the period before */
 	bool registered;
 } cache;
 
@@ -71,11 +75,15 @@ static inline void cache_tick(void)
 	cache_free(cache.low / 2);
 	cache.ops = 0;
 	cache.low = cache.n;
+	cache.allocs_before = cache.allocs;
+	cache.allocs = 0;
 }
 
 weft_future *weft__future_alloc(uint32_t refs)
 {
 	weft_future *f;
+	if (cache.allocs < CACHE_MAX)
+		cache.allocs++;
 	if (cache.n > 0) {
 		f = cache.v[--cache.n];
 		if (cache.n >= PREFETCH_AHEAD)
@@ -96,6 +104,8 @@ weft_future *weft__future_alloc(uint32_t refs)
 /* Room for one more pointer: false when the cache is full or cannot grow. */
 static bool cache_room(void)
 {
+	if (cache.n >= CACHE_MIN + cache.allocs + cache.allocs_before)
+		return false;
 	if (weft__likely(cache.n < cache.cap))
 		return true;
 	if (cache.cap >= CACHE_MAX)

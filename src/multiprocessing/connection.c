@@ -1,12 +1,14 @@
 /* Connections: length-prefixed messages over an AF_UNIX stream socketpair.
  *
- * A frame is an 8-byte length and the payload, sent with one sendmsg. The
- * receiver reads the header, and only then the payload: when the payload
- * does not fit the caller's buffer the header is kept in the connection
- * (have_hdr) and the payload stays in the socket for a later call. Stream
- * sockets rather than SOCK_SEQPACKET: a packet may not exceed the socket
- * buffer (~200 KiB), a frame may be any size; both cost two reads per
- * message here. */
+ * A frame is an 8-byte length and the payload, sent with one system call.
+ * The receiver reads ahead into a buffer of its own (as much as the socket
+ * has, up to RBUF), so a small message costs one read; a large one is
+ * copied from the buffer as far as it was read ahead and the rest is read
+ * straight into its destination. Read-ahead input is invisible to poll(2)
+ * on the descriptor: weft_connection_poll and weft_mp_wait consult the
+ * buffer (buffered_fds) as well. Stream sockets rather than
+ * SOCK_SEQPACKET: a packet may not exceed the socket buffer (~200 KiB), a
+ * frame may be any size. */
 #include "multiprocessing/mp.h"
 
 #include <errno.h>
@@ -17,11 +19,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* Input is read ahead into rbuf (RBUF bytes, allocated at the first
+ * receive), so that a small message costs one read: rbuf[rpos..rend) is
+ * buffered input, beginning at a frame's header. A message that does not
+ * fit the caller's buffer stays there, header and all. */
+enum { RBUF = 16384, SMALL_FRAME = 512 };
+
 struct weft_connection {
 	int fd;
 	bool readable, writable;
-	bool have_hdr; /* hdr_len was read; its payload was not */
-	uint64_t hdr_len;
+	bool marked; /* fd's bit in buffered_fds is set */
+	char *rbuf;
+	size_t rpos, rend;
 };
 
 static int make(weft_connection **out, int fd, bool r, bool w)
@@ -86,9 +95,20 @@ int weft_connection_send_bytes(weft_connection *c, const void *data, size_t len,
 	uint64_t hdr = len;
 	struct iovec iov[2] = {{&hdr, sizeof hdr}, {(void *)data, len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	/* A small frame goes out of one buffer with send, which the kernel
+	 * takes faster than a sendmsg of two pieces. */
+	char small[SMALL_FRAME];
+	if (len && len <= sizeof small - sizeof hdr) {
+		memcpy(small, &hdr, sizeof hdr);
+		memcpy(small + sizeof hdr, data, len);
+		iov[0] = (struct iovec){small, sizeof hdr + len};
+		mh.msg_iovlen = 1;
+	}
 	size_t sent = 0, total = sizeof hdr + len;
 	while (sent < total) {
-		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = mh.msg_iovlen == 1 ? send(c->fd, mh.msg_iov->iov_base, mh.msg_iov->iov_len,
+		                                      MSG_NOSIGNAL | MSG_DONTWAIT)
+		                               : sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0) {
 			sent += (size_t)w;
 			/* advance the iovecs past what went out */
@@ -139,37 +159,106 @@ static int read_rest(int fd, char *p, size_t len)
 	return 0;
 }
 
-/* Makes c->hdr_len the next message's length. */
-static int read_header(weft_connection *c, int64_t deadline)
+/* ---- the read-ahead buffer ---------------------------------------------------------------- */
+
+/* Which descriptors hold buffered input, for weft_mp_wait: one bit per fd
+ * below BUF_FDS (a connection on a higher fd does not read ahead). Bits
+ * are set and cleared only by the connection's owner, between receives;
+ * relaxed is enough: a waiter that races a receive on the same connection
+ * has no order to rely on anyway. */
+enum { BUF_FDS = 65536 };
+static _Atomic uint64_t buffered_fds[BUF_FDS / 64];
+
+static void mark(weft_connection *c)
+{
+	bool has = c->rpos < c->rend;
+	if (has == c->marked || c->fd >= BUF_FDS)
+		return;
+	c->marked = has;
+	uint64_t bit = UINT64_C(1) << (c->fd % 64);
+	if (has)
+		atomic_fetch_or_explicit(&buffered_fds[c->fd / 64], bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&buffered_fds[c->fd / 64], ~bit, memory_order_relaxed);
+}
+
+bool weft__conn_fd_buffered(int fd)
+{
+	return fd >= 0 && fd < BUF_FDS &&
+	       (atomic_load_explicit(&buffered_fds[fd / 64], memory_order_relaxed) >> (fd % 64) & 1);
+}
+
+bool weft__conn_buffered(const weft_connection *c)
+{
+	return c->rpos < c->rend;
+}
+
+/* Reads what the socket has (at least one byte, up to the buffer's free
+ * space) into the read-ahead buffer. wait: a frame has not begun, so the
+ * wait honours deadline and cancel scopes; otherwise it blocks (the sender
+ * finishes what it started). 0, EEOF (nothing buffered and the peer
+ * closed), EIO (EOF mid-frame), ETIMEDOUT, ECANCELED, -errno. */
+static int fill(weft_connection *c, bool wait, int64_t deadline)
+{
+	if (c->rpos > 0) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rend - c->rpos);
+		c->rend -= c->rpos;
+		c->rpos = 0;
+	}
+	/* Untimed and outside every cancel scope: a blocking read is the
+	 * whole wait (one system call instead of three). */
+	int flags = !wait || (deadline == WEFT__NO_DEADLINE && !weft__in_cancel_scope()) ? 0 : MSG_DONTWAIT;
+	/* Past BUF_FDS: the header only, so that nothing stays buffered. */
+	size_t room = c->fd < BUF_FDS ? RBUF - c->rend : sizeof(uint64_t) - c->rend;
+	for (;;) {
+		ssize_t r = recv(c->fd, c->rbuf + c->rend, room, flags);
+		if (r > 0) {
+			c->rend += (size_t)r;
+			return 0;
+		}
+		if (r == 0 || errno == ECONNRESET)
+			return c->rend ? WEFT_EIO : WEFT_EEOF;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = wait_fd(c->fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Makes *hdr the next message's length, its header buffered. */
+static int next_header(weft_connection *c, int64_t deadline, uint64_t *hdr)
 {
 	if (!c->readable)
 		return WEFT_EBADF;
-	if (c->have_hdr)
-		return 0;
-	/* Untimed and outside every cancel scope: a blocking read is the
-	 * whole wait (one system call instead of three). */
-	int flags = deadline == WEFT__NO_DEADLINE && !weft__in_cancel_scope() ? MSG_WAITALL : MSG_DONTWAIT;
-	for (;;) {
-		ssize_t r = recv(c->fd, &c->hdr_len, sizeof c->hdr_len, flags);
-		if (r == 0)
-			return WEFT_EEOF;
-		if (r > 0) {
-			int rc = read_rest(c->fd, (char *)&c->hdr_len + r, sizeof c->hdr_len - (size_t)r);
-			if (rc)
-				return rc;
-			c->have_hdr = true;
-			return 0;
-		}
-		if (errno == ECONNRESET)
-			return WEFT_EEOF;
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		if (errno == EAGAIN) {
-			int rc = wait_fd(c->fd, POLLIN, deadline);
-			if (rc < 0)
-				return rc;
+	if (!c->rbuf && !(c->rbuf = malloc(RBUF)))
+		return WEFT_ENOMEM;
+	while (c->rend - c->rpos < sizeof *hdr) {
+		int rc = fill(c, c->rend == c->rpos, deadline);
+		if (rc) {
+			mark(c);
+			return rc;
 		}
 	}
+	memcpy(hdr, c->rbuf + c->rpos, sizeof *hdr);
+	return 0;
+}
+
+/* Moves the message whose header is buffered (len payload bytes) into
+ * dst: the buffered part, then the rest straight from the socket. */
+static int take(weft_connection *c, char *dst, size_t len)
+{
+	c->rpos += sizeof(uint64_t);
+	size_t have = c->rend - c->rpos < len ? c->rend - c->rpos : len;
+	if (have)
+		memcpy(dst, c->rbuf + c->rpos, have);
+	c->rpos += have;
+	if (c->rpos == c->rend)
+		c->rpos = c->rend = 0;
+	mark(c);
+	return have < len ? read_rest(c->fd, dst + have, len - have) : 0;
 }
 
 int weft_connection_recv_bytes_into(weft_connection *c, void *buf, size_t cap, size_t *len, double timeout)
@@ -177,14 +266,14 @@ int weft_connection_recv_bytes_into(weft_connection *c, void *buf, size_t cap, s
 	int64_t deadline;
 	if (!c || (!buf && cap) || !len || weft__deadline(timeout, &deadline))
 		return WEFT_EINVAL;
-	int rc = read_header(c, deadline);
+	uint64_t hdr;
+	int rc = next_header(c, deadline, &hdr);
 	if (rc)
 		return rc;
-	*len = c->hdr_len;
-	if (c->hdr_len > cap)
+	*len = hdr;
+	if (hdr > cap)
 		return WEFT_EMSGSIZE;
-	c->have_hdr = false;
-	return read_rest(c->fd, buf, c->hdr_len);
+	return take(c, buf, hdr);
 }
 
 int weft_connection_recv_bytes(weft_connection *c, weft_bytes *out, size_t maxlength, double timeout)
@@ -192,23 +281,23 @@ int weft_connection_recv_bytes(weft_connection *c, weft_bytes *out, size_t maxle
 	int64_t deadline;
 	if (!c || !out || weft__deadline(timeout, &deadline))
 		return WEFT_EINVAL;
-	int rc = read_header(c, deadline);
+	uint64_t hdr;
+	int rc = next_header(c, deadline, &hdr);
 	if (rc)
 		return rc;
-	if ((maxlength && c->hdr_len > maxlength) || c->hdr_len > SIZE_MAX / 2)
+	if ((maxlength && hdr > maxlength) || hdr > SIZE_MAX / 2)
 		return WEFT_EMSGSIZE;
 	void *data = NULL;
-	if (c->hdr_len && !(data = malloc(c->hdr_len)))
+	if (hdr && !(data = malloc(hdr)))
 		return WEFT_ENOMEM;
-	c->have_hdr = false;
-	rc = read_rest(c->fd, data, c->hdr_len);
+	rc = take(c, data, hdr);
 	if (rc) {
 		free(data);
 		return rc;
 	}
 	free(out->data);
 	out->data = data;
-	out->len = c->hdr_len;
+	out->len = hdr;
 	return 0;
 }
 
@@ -219,8 +308,8 @@ int weft_connection_poll(weft_connection *c, double timeout)
 		return WEFT_EINVAL;
 	if (!c->readable)
 		return WEFT_EBADF;
-	if (c->have_hdr)
-		return 0;
+	if (c->rpos < c->rend)
+		return 0; /* a message has begun: the rest is on its way */
 	int rc = wait_fd(c->fd, POLLIN, deadline);
 	return rc < 0 ? rc : 0;
 }
@@ -234,7 +323,10 @@ void weft_connection_close(weft_connection *c)
 {
 	if (!c)
 		return;
+	c->rpos = c->rend = 0;
+	mark(c);
 	close(c->fd);
+	free(c->rbuf);
 	free(c);
 }
 

@@ -90,6 +90,16 @@ void weft__shm_exit_cleanup(void);
  * a signal without cleaning up. */
 void weft__shm_reap_dead(pid_t pid);
 
+/* ---- read-ahead (connection.c) ------------------------------------------ */
+
+/* true when c holds input it read ahead (a frame has begun): poll(2) on
+ * its descriptor does not show that. */
+bool weft__conn_buffered(const weft_connection *c);
+
+/* As weft__conn_buffered for the connection open on fd (false for a
+ * descriptor that is no connection's). */
+bool weft__conn_fd_buffered(int fd);
+
 /* ---- framed output without blocking (connection.c) ----------------------- */
 
 /* Frames queued for a connection by a thread that multiplexes many of them

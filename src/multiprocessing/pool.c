@@ -17,11 +17,6 @@ weft__mpe *weft__pool_engine(const weft_pool *p)
 	return p->e;
 }
 
-static bool timeout_ok(double t)
-{
-	return t == 0 || (t > 0 && t <= 1e9);
-}
-
 double weft__pool_timeout(const weft_pool *p, double call_timeout)
 {
 	return call_timeout > 0 ? call_timeout : p->task_timeout;
@@ -30,7 +25,7 @@ double weft__pool_timeout(const weft_pool *p, double call_timeout)
 int weft_pool_new(weft_pool **out, const weft_pool_opts *opts)
 {
 	weft_pool_opts o = opts ? *opts : (weft_pool_opts){0};
-	if (!out || o.processes < 0 || o.maxtasksperchild < 0 || !timeout_ok(o.task_timeout))
+	if (!out || o.processes < 0 || o.maxtasksperchild < 0 || !weft__mpe_timeout_ok(o.task_timeout))
 		return WEFT_EINVAL;
 	if (weft_process_daemon(weft_process_current()))
 		return WEFT_ESTATE;
@@ -67,7 +62,7 @@ int weft_pool_apply_async(weft_pool *p, weft_future **out, weft_task_fn fn, cons
                           const weft_pool_apply_opts *opts)
 {
 	weft_pool_apply_opts o = opts ? *opts : (weft_pool_apply_opts){0};
-	if (!p || !out || !fn || (!data && len) || !timeout_ok(o.timeout))
+	if (!p || !out || !fn || (!data && len) || !weft__mpe_timeout_ok(o.timeout))
 		return WEFT_EINVAL;
 	pjob *j;
 	int rc = weft__pjob_new(&j, JOB_APPLY, 1);
@@ -130,26 +125,28 @@ static int map_start(weft_pool *p, pjob **jp, weft_task_fn fn, const weft_bytes 
 	weft_pool_map_opts o = opts ? *opts : (weft_pool_map_opts){0};
 	size_t nin = nargs ? n * nargs : n;
 	if (!p || !fn || (n && !results) || (nin && !in) || (nargs && nin / nargs != n) ||
-	    !timeout_ok(o.timeout))
+	    !weft__mpe_timeout_ok(o.timeout))
 		return WEFT_EINVAL;
 	for (size_t i = 0; i < nin; i++)
 		if (!in[i].data && in[i].len)
 			return WEFT_EINVAL;
 	if (!weft_task_find(fn))
 		return WEFT_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		results[i] = (weft_bytes){0}; /* whatever happens next */
 	pjob *j;
 	int rc = weft__pjob_new(&j, JOB_MAP, n);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		results[i] = (weft_bytes){0};
 	j->map_cb = o.callback;
 	j->error_cb = o.error_callback;
 	j->cb_arg = o.arg;
-	j->dest = async ? results : NULL; /* else the waiter moves them */
+	j->dest = async ? results : NULL; /* else the waiter collects them */
 	size_t chunk = o.chunksize ? o.chunksize : weft__pjob_default_chunk(n, p->processes);
-	rc = weft__pjob_submit(p->e, j, fn, nargs ? NULL : in, nargs ? in : NULL, nargs, chunk,
-	                       weft__pool_timeout(p, o.timeout));
+	rc = async ? weft__pjob_results(j) : weft__pjob_collect(j, chunk);
+	if (!rc)
+		rc = weft__pjob_submit(p->e, j, fn, nargs ? NULL : in, nargs ? in : NULL, nargs, chunk,
+		                       weft__pool_timeout(p, o.timeout));
 	if (rc) {
 		weft__pjob_release(j);
 		return rc;
@@ -172,12 +169,9 @@ static int map_sync(weft_pool *p, weft_task_fn fn, const weft_bytes *in, size_t 
 	int rc = map_start(p, &j, fn, in, n, nargs, results, false, opts);
 	if (rc)
 		return rc;
-	rc = wait_job(j->fut, timeout);
-	if (!rc && n) {
-		/* Done: the manager is finished with res. */
-		memcpy(results, j->res, n * sizeof *results);
-		memset(j->res, 0, n * sizeof *j->res);
-	}
+	int64_t deadline;
+	weft__deadline(timeout, &deadline); /* checked above */
+	rc = weft__pjob_collect_wait(j, results, deadline);
 	weft__pjob_release(j);
 	return rc;
 }

@@ -23,7 +23,7 @@
 int weft__mpu_init(weft__mpu *u, const weft__mpu_ops *ops, const weft_task *t, size_t n, double timeout,
                    uint8_t *settled)
 {
-	if (!n || n > UINT32_MAX || !t || !(timeout == 0 || (timeout > 0 && timeout <= 1e9)))
+	if (!n || n > UINT32_MAX || !t || !weft__mpe_timeout_ok(timeout))
 		return WEFT_EINVAL;
 	*u = (weft__mpu){.ops = ops, .task = t, .n = n, .timeout = timeout, .settled = settled};
 	mpw_req h = {.task = (uint64_t)(uintptr_t)t, .nitems = n, .flags = timeout > 0 ? MPW_TIMED : 0};
@@ -130,7 +130,7 @@ static uint8_t *reg_fds;    /* under reg_mu: reg_fds[fd] = 1 for an engine's fd 
 static size_t reg_nfds;
 static bool exit_hooked; /* under reg_mu; inherited by children with atexit's list */
 
-void weft__mpe_fd_add(int fd)
+int weft__mpe_fd_add(int fd)
 {
 	pthread_mutex_lock(&reg_mu);
 	if ((size_t)fd >= reg_nfds) {
@@ -142,9 +142,12 @@ void weft__mpe_fd_add(int fd)
 			reg_nfds = n;
 		}
 	}
-	if ((size_t)fd < reg_nfds)
-		reg_fds[fd] = 1; /* else (no memory) a child may keep it: harmless but for EOF */
+	/* Unlisted, a child would keep it open (and a worker miss its EOF). */
+	bool ok = (size_t)fd < reg_nfds;
+	if (ok)
+		reg_fds[fd] = 1;
 	pthread_mutex_unlock(&reg_mu);
+	return ok ? 0 : WEFT_ENOMEM;
 }
 
 void weft__mpe_fd_del(int fd)
@@ -248,8 +251,10 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 	e->zfd = e->zfd_child = -1;
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->pages = mmap(NULL, pages_size(e), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!e->pids || !e->slots || e->evfd < 0 || e->pages == MAP_FAILED) {
-		int rc = e->evfd < 0 ? -errno : WEFT_ENOMEM;
+	int rc = e->evfd < 0 ? -errno : 0;
+	if (!rc && (!e->pids || !e->slots || e->pages == MAP_FAILED || weft__mpe_fd_add(e->evfd)))
+		rc = WEFT_ENOMEM;
+	if (rc) {
 		if (e->evfd >= 0)
 			close(e->evfd);
 		if (e->pages != MAP_FAILED)
@@ -259,7 +264,6 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 		free(e);
 		return rc;
 	}
-	weft__mpe_fd_add(e->evfd);
 	weft__mpe_exit_hook();
 	pthread_mutex_lock(&reg_mu);
 	e->reg_next = reg_head;
@@ -297,6 +301,9 @@ void weft__mpe_release(weft__mpe *e)
 		else
 			pthread_join(e->thread, NULL);
 	}
+	for (size_t k = 0; k < e->ncancels; k++)
+		weft_future_release(e->cancels[k]); /* the manager ended first */
+	free(e->cancels);
 	weft__mpe_fd_del(e->evfd);
 	close(e->evfd);
 	munmap(e->pages, pages_size(e));
@@ -360,6 +367,13 @@ int weft__mpe_start(weft__mpe *e)
 	/* As Python's Pool(): the workers exist when the constructor returns. */
 	while (!rc && !atomic_load_explicit(&e->filled, memory_order_acquire))
 		weft__futex_wait(&e->filled, 0, WEFT__PRIVATE, WEFT__NO_DEADLINE);
+	if (!rc && e->start_rc) {
+		/* No worker could be started (ENOMEM, EAGAIN): the pool broke
+		 * and its manager is ending; report that instead of a pool that
+		 * refuses every call, once nothing of it is left. */
+		rc = e->start_rc;
+		weft__mpe_join(e, WEFT_FOREVER);
+	}
 	return rc;
 }
 
@@ -412,6 +426,28 @@ static void set_flag(weft__mpe *e, bool cancel, bool terminate)
 		weft__mpe_wake(e);
 	else
 		weft__wake(&e->ended, INT32_MAX, WEFT__PRIVATE);
+}
+
+void weft__mpe_cancel_running(weft__mpe *e, weft_future *f)
+{
+	weft_future_retain(f);
+	pthread_mutex_lock(&e->mu);
+	bool ok = e->ncancels < e->cancels_cap;
+	if (!ok) {
+		size_t cap = e->cancels_cap ? e->cancels_cap * 2 : 8;
+		weft_future **p = realloc(e->cancels, cap * sizeof *p);
+		if ((ok = p != NULL)) {
+			e->cancels = p;
+			e->cancels_cap = cap;
+		}
+	}
+	if (ok)
+		e->cancels[e->ncancels++] = f;
+	pthread_mutex_unlock(&e->mu);
+	if (ok)
+		weft__mpe_wake(e);
+	else
+		weft_future_release(f); /* no memory: f still ends cancelled, once its call returns */
 }
 
 void weft__mpe_close(weft__mpe *e, bool cancel)

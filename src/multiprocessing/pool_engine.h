@@ -16,7 +16,10 @@
  *   start(u, i)   once per item, when the unit is first sent to a worker:
  *                 false means the item was cancelled and must not run;
  *   done(u, i, …) once per item that started, with its outcome (code 0 and
- *                 the output, taken over; or a failure code and message);
+ *                 the output, lent: it points into the worker's reply and
+ *                 is valid during the call only, so the front end copies
+ *                 what it keeps, where it wants it; or a failure code and
+ *                 message);
  *                 items that will never run (the pool was shut down with
  *                 cancel, terminated or broken) get done() with that code
  *                 whether or not start() was called (u->started says);
@@ -42,8 +45,11 @@ typedef struct weft__mpu weft__mpu;
 
 typedef struct weft__mpu_ops {
 	bool (*start)(weft__mpu *u, size_t i);
-	void (*done)(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out);
+	void (*done)(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out);
 	void (*release)(weft__mpu *u);
+	/* Optional (weft__mpe_cancel_running): the item of u whose future
+	 * is f, or SIZE_MAX. */
+	size_t (*find)(const weft__mpu *u, const weft_future *f);
 } weft__mpu_ops;
 
 struct weft__mpu {
@@ -59,6 +65,15 @@ struct weft__mpu {
 	size_t reqcap;   /* bytes allocated for req */
 	uint8_t *settled;
 };
+
+/* A per-task timeout (Pool's task_timeout and per-call timeout, the
+ * executor's task_timeout): 0 (none) or positive seconds up to 1e9 (past
+ * that the nanosecond deadline would overflow); NaN, negative values and
+ * WEFT_FOREVER are refused. */
+static inline bool weft__mpe_timeout_ok(double t)
+{
+	return t == 0 || (t > 0 && t <= 1e9);
+}
 
 /* Prepares u for n items of task t with a per-item timeout (0 = none).
  * settled is n zeroed bytes the caller allocated with u (one allocation
@@ -110,6 +125,13 @@ int weft__mpe_submit_list(weft__mpe *e, weft__mpu **us, size_t n);
  * a worker end with WEFT_ECANCELED. The workers exit once the queued work
  * is done. Idempotent. */
 void weft__mpe_close(weft__mpe *e, bool cancel);
+
+/* Asks the manager to cancel the item whose future is f (ops->find
+ * names it): if a worker is running it, that worker is killed and
+ * replaced and the item ends with WEFT_ECANCELED; if it has not started,
+ * it ends so now. Does not block (f's cancel_running hook calls it under
+ * f's lock); holds a reference to f until the manager has looked. */
+void weft__mpe_cancel_running(weft__mpe *e, weft_future *f);
 
 /* Closes, kills every worker (SIGKILL) and ends every unfinished item
  * with WEFT_ECANCELED. */

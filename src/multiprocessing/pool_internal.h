@@ -43,6 +43,10 @@ typedef struct mpe_slot {
 	size_t run_item;
 	int64_t run_deadline;
 	bool killed; /* the manager killed it: run_* timed out */
+	/* The manager killed it to cancel (cancel_seq, cancel_item). */
+	bool cancel_kill;
+	uint32_t cancel_seq;
+	size_t cancel_item;
 } mpe_slot;
 
 struct weft__mpe {
@@ -68,6 +72,9 @@ struct weft__mpe {
 	pthread_t thread;
 	_Atomic uint32_t ended;  /* 1 once the manager has finished (futex) */
 	_Atomic uint32_t filled; /* 1 once the manager started its first workers (futex) */
+	int start_rc;            /* why it could start none (written before filled) */
+	weft_future **cancels;   /* under mu: weft__mpe_cancel_running's requests */
+	size_t ncancels, cancels_cap;
 	_Atomic bool join_claimed;
 
 	mpe_slot *slots;      /* [workers]; the manager's */
@@ -91,8 +98,8 @@ void *weft__mpe_manager(void *arg);
 /* Wakes the manager (eventfd). */
 void weft__mpe_wake(weft__mpe *e);
 
-/* Marks fd as the engine's: closed in every forked child. */
-void weft__mpe_fd_add(int fd);
+/* Marks fd as the engine's: closed in every forked child. ENOMEM. */
+int weft__mpe_fd_add(int fd);
 void weft__mpe_fd_del(int fd);
 
 /* Registers the exit handler once (after the process module's, so that

@@ -17,8 +17,8 @@ static int imap(weft_pool *p, weft_pool_iter **out, weft_task_fn fn, const weft_
                 const weft_pool_map_opts *opts, bool unordered)
 {
 	weft_pool_map_opts o = opts ? *opts : (weft_pool_map_opts){0};
-	if (!p || !out || !fn || (n && !in) || !(o.timeout == 0 || (o.timeout > 0 && o.timeout <= 1e9)) ||
-	    o.callback || o.error_callback)
+	if (!p || !out || !fn || (n && !in) || !weft__mpe_timeout_ok(o.timeout) || o.callback ||
+	    o.error_callback)
 		return WEFT_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (!in[i].data && in[i].len)

@@ -8,7 +8,8 @@
 typedef struct punit {
 	weft__mpu u; /* first */
 	pjob *job;
-	size_t base; /* the job's index of the unit's item 0 */
+	size_t base;   /* the job's index of the unit's item 0 */
+	pchunk *chunk; /* a collecting map's outputs, or NULL */
 	uint8_t settled[];
 } punit;
 
@@ -21,7 +22,8 @@ int weft__pjob_new(pjob **out, int kind, size_t n)
 	j->kind = kind;
 	j->n = n;
 	j->remaining = n;
-	bool ok = kind == JOB_APPLY || (j->res = calloc(n ? n : 1, sizeof *j->res));
+	/* A map's outputs: collected per unit (sync) or weft__pjob_results. */
+	bool ok = kind != JOB_ITER || (j->res = calloc(n ? n : 1, sizeof *j->res));
 	if (ok && kind == JOB_ITER)
 		ok = (j->codes = calloc(n ? n : 1, sizeof *j->codes)) &&
 		     (j->msgs = calloc(n ? n : 1, sizeof *j->msgs)) &&
@@ -51,6 +53,9 @@ void weft__pjob_release(pjob *j)
 	free((void *)j->ready);
 	free(j->order);
 	free(j->first_msg);
+	for (size_t k = 0; k < j->nchunks; k++)
+		free(j->chunks[k].buf);
+	free(j->chunks);
 	weft_future_release(j->fut);
 	free(j);
 }
@@ -104,15 +109,38 @@ static void publish(pjob *j, size_t idx)
 		weft__wake(&j->seq, INT32_MAX, WEFT__PRIVATE);
 }
 
-static void item_done(pjob *j, size_t idx, int code, const char *msg, weft_bytes *out)
+/* Appends an output to a collecting map's unit buffer. ENOMEM. */
+static int collect(pchunk *c, size_t i, const weft_bytes *out)
 {
+	uint64_t h[2] = {i, out->len};
+	size_t need = c->len + sizeof h + out->len;
+	if (need > c->cap) {
+		size_t cap = need * 2;
+		char *p = realloc(c->buf, cap);
+		if (!p)
+			return WEFT_ENOMEM;
+		c->buf = p;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, h, sizeof h);
+	if (out->len)
+		memcpy(c->buf + c->len + sizeof h, out->data, out->len);
+	c->len = need;
+	return 0;
+}
+
+static void item_done(pjob *j, punit *pu, size_t idx, int code, const char *msg, const weft_bytes *out)
+{
+	weft_bytes copy = {0};
+	if (!code && j->kind != JOB_MAP && out->len && weft_bytes_set(&copy, out->data, out->len))
+		code = WEFT_ENOMEM;
 	switch (j->kind) {
 	case JOB_APPLY:
 		/* Python calls the callback before the result is ready. */
 		if (!code) {
 			if (j->apply_cb)
-				j->apply_cb(out->data, out->len, j->cb_arg);
-			weft_future_set_result_bytes(j->fut, out);
+				j->apply_cb(copy.data, copy.len, j->cb_arg);
+			weft_future_set_result_bytes(j->fut, &copy);
 		} else {
 			if (j->error_cb)
 				j->error_cb(code, text(code, msg), j->cb_arg);
@@ -120,10 +148,11 @@ static void item_done(pjob *j, size_t idx, int code, const char *msg, weft_bytes
 		}
 		return;
 	case JOB_MAP:
-		if (!code) {
-			j->res[idx] = *out;
-			*out = (weft_bytes){0};
-		} else if (!j->first_code) {
+		if (!code && pu->chunk)
+			code = collect(pu->chunk, idx - pu->base, out);
+		else if (!code && out->len && weft_bytes_set(&j->res[idx], out->data, out->len))
+			code = WEFT_ENOMEM;
+		if (code && !j->first_code) {
 			j->first_code = code;
 			j->first_msg = msg ? strdup(msg) : NULL;
 		}
@@ -132,8 +161,7 @@ static void item_done(pjob *j, size_t idx, int code, const char *msg, weft_bytes
 		return;
 	default:
 		if (!code) {
-			j->res[idx] = *out;
-			*out = (weft_bytes){0};
+			j->res[idx] = copy;
 		} else {
 			j->codes[idx] = code;
 			j->msgs[idx] = msg ? strdup(msg) : NULL;
@@ -155,22 +183,37 @@ static bool unit_start(weft__mpu *u, size_t i)
 	return true;
 }
 
-static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)
+static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
 {
 	punit *pu = (punit *)u;
 	weft_bytes none = {0};
-	item_done(pu->job, pu->base + i, code, msg, out ? out : &none);
+	item_done(pu->job, pu, pu->base + i, code, msg, out ? out : &none);
+}
+
+/* A collecting map's unit is settled: hand its outputs to the caller. The
+ * seq_cst pair works as publish's. */
+static void publish_chunk(pjob *j, pchunk *c)
+{
+	size_t k = atomic_load_explicit(&j->produced, memory_order_relaxed);
+	j->order[k] = (size_t)(c - j->chunks);
+	atomic_store_explicit(&j->produced, k + 1, memory_order_release);
+	atomic_fetch_add(&j->seq, 1);
+	if (atomic_load(&j->waiters))
+		weft__wake(&j->seq, INT32_MAX, WEFT__PRIVATE);
 }
 
 static void unit_release(weft__mpu *u)
 {
 	punit *pu = (punit *)u;
+	if (pu->chunk)
+		publish_chunk(pu->job, pu->chunk);
 	weft__pjob_release(pu->job);
 	weft__mpu_fini(u);
 	free(pu);
 }
 
-static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release};
+/* No find: a Pool's futures cannot cancel running calls (no hooks). */
+static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release, NULL};
 
 /* ---- submission ---------------------------------------------------------------------------- */
 
@@ -206,6 +249,7 @@ int weft__pjob_submit(weft__mpe *e, pjob *j, weft_task_fn fn, const weft_bytes *
 		}
 		pu->job = j;
 		pu->base = base;
+		pu->chunk = j->chunks ? &j->chunks[built] : NULL;
 		if ((rc = weft__mpu_init(&pu->u, &unit_ops, t, cnt, timeout, pu->settled))) {
 			free(pu);
 			break;
@@ -228,4 +272,87 @@ int weft__pjob_submit(weft__mpe *e, pjob *j, weft_task_fn fn, const weft_bytes *
 	}
 	free(us);
 	return 0;
+}
+
+int weft__pjob_results(pjob *j)
+{
+	return (j->res = calloc(j->n ? j->n : 1, sizeof *j->res)) ? 0 : WEFT_ENOMEM;
+}
+
+/* ---- a collecting map (the caller's side) ------------------------------------------------ */
+
+/* Room for a small output per item up front; the manager grows it. */
+enum { COLLECT_GUESS = 2 * sizeof(uint64_t) + 16 };
+
+int weft__pjob_collect(pjob *j, size_t chunk)
+{
+	size_t n = (j->n + chunk - 1) / chunk;
+	if (!n)
+		return 0;
+	if (!(j->chunks = calloc(n, sizeof *j->chunks)) || !(j->order = calloc(n, sizeof *j->order)))
+		return WEFT_ENOMEM;
+	j->nchunks = n;
+	for (size_t k = 0; k < n; k++) {
+		pchunk *c = &j->chunks[k];
+		c->base = k * chunk;
+		size_t cnt = j->n - c->base < chunk ? j->n - c->base : chunk;
+		if (!(c->buf = malloc(cnt * COLLECT_GUESS)))
+			return WEFT_ENOMEM;
+		c->cap = cnt * COLLECT_GUESS;
+	}
+	return 0;
+}
+
+static void drop_results(weft_bytes *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		weft_bytes_free(&results[i]);
+}
+
+/* Copies one published unit's outputs into results. ENOMEM. */
+static int unpack(pchunk *c, weft_bytes *results)
+{
+	for (size_t off = 0; off < c->len;) {
+		uint64_t h[2];
+		memcpy(h, c->buf + off, sizeof h);
+		off += sizeof h;
+		weft_bytes *r = &results[c->base + h[0]];
+		if (h[1]) {
+			if (!(r->data = malloc(h[1])))
+				return WEFT_ENOMEM;
+			memcpy(r->data, c->buf + off, h[1]);
+			r->len = h[1];
+		}
+		off += h[1];
+	}
+	/* Done with it: freed by the thread that allocated it. */
+	free(c->buf);
+	c->buf = NULL;
+	return 0;
+}
+
+int weft__pjob_collect_wait(pjob *j, weft_bytes *results, int64_t deadline)
+{
+	int rc = 0;
+	for (size_t got = 0; got < j->nchunks && !rc;) {
+		/* seq before produced: see publish_chunk. */
+		uint32_t s = atomic_load(&j->seq);
+		size_t avail = atomic_load_explicit(&j->produced, memory_order_acquire);
+		if (got == avail) {
+			atomic_fetch_add(&j->waiters, 1);
+			rc = weft__park(&j->seq, s, WEFT__PRIVATE, deadline);
+			atomic_fetch_sub(&j->waiters, 1);
+			continue;
+		}
+		while (got < avail && !rc)
+			rc = unpack(&j->chunks[j->order[got++]], results);
+	}
+	/* Every unit is published, so the manager wrote first_code before. */
+	if (!rc && j->first_code) {
+		rc = j->first_code;
+		weft_fail(rc, "%s", text(rc, j->first_msg));
+	}
+	if (rc)
+		drop_results(results, j->n);
+	return rc;
 }

@@ -33,6 +33,12 @@ typedef struct pjob {
 	size_t remaining;
 	int first_code;
 	char *first_msg;
+	/* map (sync): each unit's outputs go into a buffer of their own
+	 * (pchunk records), which the manager publishes in order[] when the
+	 * unit is released; the waiting caller copies them into its results,
+	 * so the per-item allocations happen on the thread that frees them. */
+	struct pchunk *chunks; /* [nchunks] */
+	size_t nchunks;
 	/* imap: per item, published by ready[i] (release). */
 	int *codes;
 	char **msgs;
@@ -42,6 +48,16 @@ typedef struct pjob {
 	_Atomic uint32_t seq;    /* bumped at each item (futex) */
 	_Atomic uint32_t waiters;
 } pjob;
+
+/* A unit's outputs (map, sync): records {u64 index in the unit, u64
+ * length, the bytes}, back to back, in buf[0..len). Allocated by the
+ * caller's thread, written by the manager until the unit is published,
+ * then the caller's again. */
+typedef struct pchunk {
+	char *buf;
+	size_t len, cap;
+	size_t base; /* the job's index of the unit's item 0 */
+} pchunk;
 
 /* A job of kind for n items, with a future unless kind is JOB_ITER.
  * ENOMEM. */
@@ -54,6 +70,19 @@ void weft__pjob_release(pjob *j);
  * EINVAL (fn not a WEFT_TASK), ENOMEM. */
 int weft__pjob_submit(weft__mpe *e, pjob *j, weft_task_fn fn, const weft_bytes *inputs,
                       const weft_bytes *args, size_t nargs, size_t chunk, double timeout);
+
+/* Gives j (an async map) its array of outputs. ENOMEM. */
+int weft__pjob_results(pjob *j);
+
+/* Makes j (a sync map) collect its outputs per unit (chunks) for the
+ * caller to unpack: call before weft__pjob_submit. ENOMEM. */
+int weft__pjob_collect(pjob *j, size_t chunk);
+
+/* Waits up to deadline for the map's units and moves their outputs into
+ * results[0..n) (each allocated here, by the caller's thread). 0, the
+ * first failure's code (weft_fail has its message), ETIMEDOUT, ECANCELED,
+ * ENOMEM; on any error results are all {NULL, 0}. */
+int weft__pjob_collect_wait(pjob *j, weft_bytes *results, int64_t deadline);
 
 /* Python's default chunksize for map: ceil(n / (4 * workers)). */
 size_t weft__pjob_default_chunk(size_t n, int workers);

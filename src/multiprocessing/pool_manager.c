@@ -32,7 +32,7 @@ enum { BUDGET_NS = 1000000 };
 
 /* ---- settling items ----------------------------------------------------------------------------- */
 
-static void settle(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)
+static void settle(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
 {
 	u->settled[i] = 1;
 	u->nsettled++;
@@ -241,8 +241,9 @@ static int start_worker(weft__mpe *e, int idx)
 	if (rc)
 		return rc;
 	int fd = weft_connection_fileno(mine);
-	weft__mpe_fd_add(fd); /* closed in every forked child */
-	rc = weft__zyg_request(e, idx, ++e->next_number, weft_connection_fileno(theirs));
+	rc = weft__mpe_fd_add(fd); /* closed in every forked child */
+	if (!rc)
+		rc = weft__zyg_request(e, idx, ++e->next_number, weft_connection_fileno(theirs));
 	weft_connection_close(theirs);
 	mpz_msg m = {0};
 	while (!rc) {
@@ -285,6 +286,8 @@ static void fill_slots(weft__mpe *e)
 		if (e->slots[i].state != S_EMPTY)
 			continue;
 		int rc = start_worker(e, i);
+		if (rc && !live_workers(e) && !atomic_load_explicit(&e->filled, memory_order_relaxed))
+			e->start_rc = rc; /* weft__mpe_start reports it */
 		if (rc && !live_workers(e))
 			break_pool(
 			    e,
@@ -311,19 +314,10 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 		memcpy(m, msg, r->msglen);
 		m[r->msglen] = '\0';
 	}
-	weft_bytes out = {0};
-	if (!code && r->outlen) {
-		out.data = malloc(r->outlen);
-		if (out.data) {
-			memcpy(out.data, outp, r->outlen);
-			out.len = r->outlen;
-		} else {
-			code = WEFT_ENOMEM;
-		}
-	}
+	/* Lent to the front end, which copies what it keeps. */
+	const weft_bytes out = {code ? NULL : (void *)outp, code ? 0 : r->outlen};
 	settle(u, r->item, code, m, &out);
 	s->witems--;
-	weft_bytes_free(&out);
 	free(m);
 }
 
@@ -437,6 +431,11 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 		    (s->run_seq != atomic_load_explicit(&prog->seq, memory_order_relaxed) ||
 		     s->run_item != bi))
 			bu = NULL;
+		/* Killed to cancel an item that ended just before: same. */
+		if (bu && s->cancel_kill &&
+		    (s->cancel_seq != atomic_load_explicit(&prog->seq, memory_order_relaxed) ||
+		     s->cancel_item != bi))
+			bu = NULL;
 	} else if (s->wn && ++s->win[s->wh]->deaths >= 3) {
 		bu = s->win[s->wh];
 		while (bi < bu->n && bu->settled[bi])
@@ -445,7 +444,13 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	if (bu && bi < bu->n) {
 		char msg[320];
 		int code = WEFT_EBROKEN;
-		if (s->killed) {
+		if (s->cancel_kill) {
+			code = WEFT_ECANCELED;
+			snprintf(msg, sizeof msg,
+			         "task '%s' was cancelled while running; its worker process (pid %d) was "
+			         "killed and replaced",
+			         bu->task->name, (int)pid);
+		} else if (s->killed) {
 			code = WEFT_ETIMEDOUT;
 			snprintf(msg, sizeof msg,
 			         "task '%s' ran past its timeout of %g s; its worker process (pid %d) was "
@@ -490,6 +495,70 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
 	weft__frameq out = s->out;
 	weft__frameq_clear(&out);
 	*s = (mpe_slot){.state = S_EMPTY, .out = out};
+}
+
+/* ---- cancel_running
+ * ---------------------------------------------------------------------------------------- */
+
+/* Ends f's item: a worker running it is killed (on_death ends the item
+ * with WEFT_ECANCELED and replaces the worker); an item not started yet,
+ * in a window or back in the queue, ends now (a worker that still gets to
+ * it runs it for nothing: its result finds the item settled). f's
+ * reference keeps its address from being reused, so a unit holding f is
+ * the one the request is about. */
+static void cancel_one(weft__mpe *e, weft_future *f)
+{
+	if (weft_future_done(f))
+		return; /* its call returned meanwhile */
+	for (int w = 0; w < e->o.workers; w++) {
+		mpe_slot *s = &e->slots[w];
+		for (unsigned k = 0; s->state != S_EMPTY && k < s->wn; k++) {
+			weft__mpu *u = s->win[(s->wh + k) % WIN_MAX];
+			size_t i = u->ops->find ? u->ops->find(u, f) : SIZE_MAX;
+			if (i == SIZE_MAX || u->settled[i])
+				continue;
+			mpw_progress *pg = &e->pages[w];
+			if (atomic_load_explicit(&pg->running, memory_order_acquire) &&
+			    atomic_load_explicit(&pg->seq, memory_order_relaxed) == s->seq_head + k &&
+			    atomic_load_explicit(&pg->item, memory_order_relaxed) == i) {
+				s->cancel_kill = true;
+				s->cancel_seq = s->seq_head + k;
+				s->cancel_item = i;
+				kill_worker(s);
+			} else {
+				settle(u, i, WEFT_ECANCELED, NULL, NULL);
+				s->witems--;
+				pop_done(s);
+			}
+			return;
+		}
+	}
+	/* Back in the queue after a worker died: only the manager takes units
+	 * out of it, so u stays there once found. */
+	pthread_mutex_lock(&e->mu);
+	weft__mpu *u;
+	size_t i = SIZE_MAX;
+	for (u = e->qhead; u; u = u->next)
+		if (u->ops->find && (i = u->ops->find(u, f)) != SIZE_MAX)
+			break;
+	pthread_mutex_unlock(&e->mu);
+	if (u && !u->settled[i])
+		settle(u, i, WEFT_ECANCELED, NULL, NULL); /* dispatch frees u if that was its last */
+}
+
+static void handle_cancels(weft__mpe *e)
+{
+	pthread_mutex_lock(&e->mu);
+	weft_future **fs = e->cancels;
+	size_t n = e->ncancels;
+	e->cancels = NULL;
+	e->ncancels = e->cancels_cap = 0;
+	pthread_mutex_unlock(&e->mu);
+	for (size_t k = 0; k < n; k++) {
+		cancel_one(e, fs[k]);
+		weft_future_release(fs[k]);
+	}
+	free(fs);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------------------------
@@ -641,8 +710,10 @@ void *weft__mpe_manager(void *arg)
 	weft__mpe *e = arg;
 	weft_bytes m = {0};
 	struct pollfd *pfd = calloc(3 + (size_t)e->o.workers, sizeof *pfd);
-	if (!pfd)
+	if (!pfd) {
+		e->start_rc = WEFT_ENOMEM; /* before filled: weft__mpe_start reports it */
 		break_pool(e, "out of memory in the process pool's manager");
+	}
 	for (;;) {
 		pthread_mutex_lock(&e->mu);
 		bool closed = e->closed, cancel = e->cancel, terminate = e->terminate;
@@ -657,6 +728,7 @@ void *weft__mpe_manager(void *arg)
 		}
 		if (cancel)
 			settle_list(take_queue(e), WEFT_ECANCELED, NULL);
+		handle_cancels(e);
 		if (closed && !work_left(e))
 			break;
 		fill_slots(e);

@@ -205,7 +205,7 @@ static size_t run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, sampler *s
 static bool more_waiting(weft_connection *c)
 {
 	char x;
-	return recv(weft_connection_fileno(c), &x, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	return weft__conn_buffered(c) || recv(weft_connection_fileno(c), &x, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
 }
 
 _Noreturn void weft__mpw_main(const weft__mpw_cfg *cfg)

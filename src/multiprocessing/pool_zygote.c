@@ -157,9 +157,13 @@ int weft__zyg_start(weft__mpe *e)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
+	if (weft__mpe_fd_add(sv[0])) { /* closed in every forked child, the server too */
+		close(sv[0]);
+		close(sv[1]);
+		return WEFT_ENOMEM;
+	}
 	e->zfd = sv[0];
 	e->zfd_child = sv[1];
-	weft__mpe_fd_add(sv[0]); /* closed in every forked child, the server too */
 	mp_child_desc d = {
 	    .name = "PoolForkServer",
 	    .identity = "0",

@@ -15,6 +15,7 @@ typedef struct ppx {
 
 typedef struct ppx_unit {
 	weft__mpu u; /* first */
+	weft__mpe *e;
 	weft_future *f[];
 } ppx_unit;
 
@@ -27,16 +28,40 @@ static ppx *as_ppx(const weft_executor *ex)
 
 /* ---- units ------------------------------------------------------------------------------- */
 
-static bool unit_start(weft__mpu *u, size_t i)
+/* weft_future_cancel_running: the manager kills the worker running the
+ * call (or ends a call not started yet). The engine outlives the hook:
+ * the future is not complete while the hook runs, so its unit and the
+ * manager are still there. */
+static void hook_cancel_running(weft_future *f, void *impl)
 {
-	return weft_future_set_running_or_notify_cancel(((ppx_unit *)u)->f[i]) == 0;
+	weft__mpe_cancel_running(impl, f);
 }
 
-static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, weft_bytes *out)
+static const weft__future_hooks ppx_hooks = {hook_cancel_running};
+
+static bool unit_start(weft__mpu *u, size_t i)
+{
+	ppx_unit *pu = (ppx_unit *)u;
+	return weft__future_start(pu->f[i], &ppx_hooks, pu->e) == 0;
+}
+
+static size_t unit_find(const weft__mpu *u, const weft_future *f)
+{
+	const ppx_unit *pu = (const ppx_unit *)u;
+	for (size_t i = 0; i < u->n; i++)
+		if (pu->f[i] == f)
+			return i;
+	return SIZE_MAX;
+}
+
+static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
 {
 	weft_future *f = ((ppx_unit *)u)->f[i];
+	weft_bytes copy = {0};
+	if (!code && out->len && weft_bytes_set(&copy, out->data, out->len))
+		code = WEFT_ENOMEM;
 	if (!code)
-		weft_future_set_result_bytes(f, out);
+		weft_future_set_result_bytes(f, &copy);
 	else if (code == WEFT_ECANCELED && !u->started && weft_future_cancel(f) == 0)
 		return; /* shutdown(cancel_futures) or terminate: not started */
 	else if (msg)
@@ -54,7 +79,7 @@ static void unit_release(weft__mpu *u)
 	free(pu);
 }
 
-static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release};
+static const weft__mpu_ops unit_ops = {unit_start, unit_done, unit_release, unit_find};
 
 /* A unit for n futures of task fn; inputs are added by the caller. */
 static int unit_new(ppx *p, ppx_unit **out, weft_task_fn fn, weft_future *const *fs, size_t n)
@@ -73,6 +98,7 @@ static int unit_new(ppx *p, ppx_unit **out, weft_task_fn fn, weft_future *const 
 	}
 	for (size_t i = 0; i < n; i++)
 		pu->f[i] = fs[i];
+	pu->e = p->e;
 	*out = pu;
 	return 0;
 }
@@ -157,8 +183,7 @@ static const weft__executor_ops ppx_ops = {
 int weft_process_pool_new(weft_executor **out, const weft_process_pool_opts *opts)
 {
 	weft_process_pool_opts o = opts ? *opts : (weft_process_pool_opts){0};
-	if (!out || o.max_workers < 0 || o.max_tasks_per_child < 0 ||
-	    !(o.task_timeout == 0 || (o.task_timeout > 0 && o.task_timeout <= 1e9)))
+	if (!out || o.max_workers < 0 || o.max_tasks_per_child < 0 || !weft__mpe_timeout_ok(o.task_timeout))
 		return WEFT_EINVAL;
 	ppx *p = calloc(1, sizeof *p);
 	if (!p)

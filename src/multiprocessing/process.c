@@ -488,9 +488,21 @@ int weft_mp_wait(const int *fds, size_t n, bool *ready, double timeout)
 	struct pollfd stackbuf[16], *pfd = n <= 16 ? stackbuf : calloc(n, sizeof *pfd);
 	if (!pfd)
 		return WEFT_ENOMEM;
-	for (size_t i = 0; i < n; i++)
+	/* A connection that read ahead is ready whatever poll says. */
+	bool buffered = false;
+	for (size_t i = 0; i < n; i++) {
 		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-	int rc = weft__poll(pfd, n, deadline);
+		buffered |= weft__conn_fd_buffered(fds[i]);
+	}
+	int rc = weft__poll(pfd, n, buffered ? weft__now_ns() : deadline);
+	if (buffered && rc == WEFT_ETIMEDOUT)
+		rc = 0;
+	if (buffered && rc >= 0)
+		for (size_t i = 0; i < n; i++)
+			if (weft__conn_fd_buffered(fds[i]) && !pfd[i].revents) {
+				pfd[i].revents = POLLIN;
+				rc++;
+			}
 	if (rc > 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (pfd[i].revents & POLLNVAL) {

@@ -38,10 +38,12 @@ static int grow(weft_scheduler *s)
 	return 0;
 }
 
-static void sift_up(weft_scheduler *s, size_t k, weft__sched_entry e)
+/* Moves the hole at k up towards top (an index at or above which it
+ * stops) until e fits, and puts e there. */
+static void sift_up_to(weft_scheduler *s, size_t top, size_t k, weft__sched_entry e)
 {
 	weft__sched_entry *h = s->heap;
-	while (k > 0) {
+	while (k > top) {
 		size_t parent = (k - 1) / ARITY;
 		if (!weft__sched_before(s, e, h[parent]))
 			break;
@@ -51,10 +53,21 @@ static void sift_up(weft_scheduler *s, size_t k, weft__sched_entry e)
 	h[k] = e;
 }
 
+static void sift_up(weft_scheduler *s, size_t k, weft__sched_entry e)
+{
+	sift_up_to(s, 0, k, e);
+}
+
+/* Fills the hole at k with e, keeping the heap below k ordered. Floyd's
+ * bottom-up way: the hole first sinks to a leaf, always taking the
+ * smallest child (three comparisons a level, none against e), then e
+ * rises from there. e is usually the heap's last entry, which belongs
+ * near the bottom, so it rises a level or none: a fourth fewer
+ * comparisons than checking e at every level on the way down. */
 static void sift_down(weft_scheduler *s, size_t k, weft__sched_entry e)
 {
 	weft__sched_entry *h = s->heap;
-	size_t n = s->n;
+	size_t n = s->n, top = k;
 	for (;;) {
 		size_t first = ARITY * k + 1;
 		if (first >= n)
@@ -69,18 +82,16 @@ static void sift_down(weft_scheduler *s, size_t k, weft__sched_entry e)
 		for (size_t c = first + 1; c < last; c++)
 			if (weft__sched_before(s, h[c], h[best]))
 				best = c;
-		if (!weft__sched_before(s, h[best], e))
-			break;
 		h[k] = h[best];
 		k = best;
 	}
-	h[k] = e;
+	sift_up_to(s, top, k, e);
 }
 
 int weft__sched_push(weft_scheduler *s, weft__sched_entry e)
 {
-	if (s->n == s->cap && grow(s))
-		return WEFT_ENOMEM;
+	if (s->n + s->reserved >= s->cap && grow(s))
+		return WEFT_ENOMEM; /* never for a next tick: see reserved */
 	sift_up(s, s->n++, e);
 	return 0;
 }

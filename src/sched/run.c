@@ -28,6 +28,7 @@ static int default_sleep(weft_scheduler *s, uint32_t seen, double delay)
 static void next_tick(weft_scheduler *s, weft__sched_entry done, int rc, bool *wake)
 {
 	weft__sched_slot *sl = &s->slots[done.slot];
+	s->reserved--; /* its place in the heap is free again, for it */
 	if (sl->state != SLOT_RUNNING || rc) {
 		weft__sched_free_slot(s, done.slot);
 		return;
@@ -39,7 +40,7 @@ static void next_tick(weft_scheduler *s, weft__sched_entry done, int rc, bool *w
 			next = done.time + ceil((now - done.time) / sl->interval) * sl->interval;
 	}
 	if (!isfinite(next) || weft__sched_queue_slot(s, done.slot, next, done.priority, wake))
-		weft__sched_free_slot(s, done.slot); /* out of memory or time: it stops */
+		weft__sched_free_slot(s, done.slot); /* out of time (no memory is needed): it stops */
 }
 
 int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
@@ -82,9 +83,10 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 		weft_sched_action action = sl->action;
 		void *arg = sl->arg;
 		bool periodic = sl->interval > 0;
-		if (periodic)
+		if (periodic) {
 			sl->state = SLOT_RUNNING; /* keeps its handle for the next tick */
-		else
+			s->reserved++;
+		} else
 			weft__sched_free_slot(s, top.slot);
 		pthread_mutex_unlock(&s->mu);
 

@@ -53,6 +53,10 @@ struct weft_scheduler {
 	size_t n, cap;           /* entries (live and dead) */
 	size_t dead;             /* dead entries in the heap */
 	size_t live;             /* queued events */
+	/* Periodic events whose action runs now: out of the heap, coming
+	 * back. Entering keeps n + reserved <= cap, so a next tick always has
+	 * its place and never fails for memory (an enter does instead). */
+	size_t reserved;
 
 	weft__sched_slot *slots;
 	uint32_t nslots, free_head; /* free list through next_free; UINT32_MAX: empty */

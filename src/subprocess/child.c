@@ -1,13 +1,15 @@
-/* The child's side of a spawn: from vfork to execve.
+/* The child's side of a spawn: from the clone to execve.
  *
- * This code runs in a vfork child: it shares the parent's memory and its
- * thread-local storage (errno included) while the parent's thread waits for
- * the exec. So it makes raw system calls only -- no allocation, no locks, no
- * libc wrapper that a sanitizer or another interposer could hook and update
- * state shared with the parent -- and it never returns: it execs or exits.
- * Every signal is blocked on entry (the parent blocked them before vfork),
- * so no handler of the parent can run here; dispositions are reset before
- * the mask is emptied, just before the exec. */
+ * This code runs in a CLONE_VM | CLONE_VFORK child: it shares the parent's
+ * memory and its thread-local storage (errno included) while the parent's
+ * thread waits for the exec, and runs on a stack the parent lent it. So it
+ * makes raw system calls only -- no allocation, no locks, no libc wrapper
+ * that a sanitizer or another interposer could hook and update state shared
+ * with the parent -- and it never returns: it execs or exits. It is not
+ * instrumented by sanitizers either (CHILD_CODE): their bookkeeping lives in
+ * the parent's thread state. Every signal is blocked on entry (the parent
+ * blocked them before the clone), so no handler of the parent can run here;
+ * dispositions are reset before the mask is emptied, just before the exec. */
 #include "subprocess/spawn.h"
 
 #include <errno.h>
@@ -15,15 +17,20 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define CHILD_CODE __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef CHILD_CODE
+#define CHILD_CODE
+#endif
+
 #ifndef SYS_close_range
 #define SYS_close_range 436 /* the same number on every architecture */
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
 #endif
 
 /* The kernel's struct sigaction (x86-64 and aarch64 share this layout). */
@@ -36,45 +43,17 @@ struct ksigaction {
 
 #define KERNEL_NSIG 64
 
-__attribute__((noreturn)) static void fail(const weft__child_plan *c, int step, int err)
+CHILD_CODE __attribute__((noreturn)) static void fail(weft__child_plan *c, int step, int err)
 {
-	weft__child_report r = {step, err};
-	(void)syscall(SYS_write, c->errfd, &r, sizeof r);
+	c->report = (weft__child_report){step, err};
 	for (;;)
 		syscall(SYS_exit_group, 255);
-}
-
-/* Sends the parent a pidfd of this process, before anything can make it
- * exit. Only when the kernel reaps by itself (SIGCHLD ignored): a pidfd the
- * parent opened after the exec could then name a process that reused the
- * pid of ours, exited and reaped in between. */
-static void send_pidfd(const weft__child_plan *c)
-{
-	int fd = (int)syscall(SYS_pidfd_open, syscall(SYS_getpid), 0);
-	if (fd < 0)
-		fail(c, WEFT__STEP_PIDFD, errno);
-	weft__child_report r = {WEFT__REPORT_PIDFD, 0};
-	struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr m = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	*(int *)(void *)CMSG_DATA(cm) = fd;
-	if (syscall(SYS_sendmsg, c->errfd, &m, MSG_NOSIGNAL) < 0)
-		fail(c, WEFT__STEP_PIDFD, errno);
-	(void)syscall(SYS_close, fd);
 }
 
 /* Puts src[i] on fd i. A source that is itself 0, 1 or 2 (but not i) is
  * first copied above 2, so installing one stream never clobbers the source
  * of another (stdin_fd = 1 with stdout_fd = 0 swaps them correctly). */
-static void install_stdio(const weft__child_plan *c)
+CHILD_CODE static void install_stdio(weft__child_plan *c)
 {
 	int src[3] = {c->src[0], c->src[1], c->src[2]};
 	for (int i = 0; i < 3; i++) {
@@ -97,7 +76,7 @@ static void install_stdio(const weft__child_plan *c)
 		fail(c, WEFT__STEP_DUP, errno);
 }
 
-static void close_range_from(const weft__child_plan *c, unsigned lo, unsigned hi)
+CHILD_CODE static void close_range_from(weft__child_plan *c, unsigned lo, unsigned hi)
 {
 	if (lo > hi)
 		return;
@@ -120,8 +99,8 @@ static void close_range_from(const weft__child_plan *c, unsigned lo, unsigned hi
 }
 
 /* pass_fds become inheritable; with close_fds every other fd above 2 is
- * closed, except the error pipe (close-on-exec: the exec closes it). */
-static void close_fds(const weft__child_plan *c)
+ * closed. */
+CHILD_CODE static void close_fds(weft__child_plan *c)
 {
 	for (size_t i = 0; i < c->nkeep; i++)
 		if (syscall(SYS_fcntl, c->keep[i], F_SETFD, 0) < 0)
@@ -129,43 +108,80 @@ static void close_fds(const weft__child_plan *c)
 	if (!c->close_fds)
 		return;
 	unsigned lo = 3;
-	size_t i = 0;
-	bool errfd_kept = false;
-	for (;;) {
-		/* The next fd to keep: the smaller of keep[i] and errfd. */
-		int next = -1;
-		if (i < c->nkeep)
-			next = c->keep[i];
-		if (!errfd_kept && (next < 0 || c->errfd < next))
-			next = c->errfd;
-		if (next < 0)
-			break;
-		if (next == c->errfd)
-			errfd_kept = true;
-		else
-			i++;
-		if ((unsigned)next >= lo) {
-			close_range_from(c, lo, (unsigned)next - 1);
-			lo = (unsigned)next + 1;
-		}
+	for (size_t i = 0; i < c->nkeep; i++) {
+		unsigned next = (unsigned)c->keep[i];
+		if (next > lo)
+			close_range_from(c, lo, next - 1);
+		lo = next + 1;
 	}
 	close_range_from(c, lo, ~0U);
 }
 
-static void reset_signals(void)
+/* The signals whose disposition is not the default: SigIgn | SigCgt from
+ * /proc/self/status (this process's own copy of the handlers). Reading it
+ * costs less than resetting every signal; without /proc (or with no fd
+ * left) every signal counts. */
+CHILD_CODE static unsigned long hex_field(const char *s, const char *end, const char *key, bool *ok)
+{
+	size_t klen = 0;
+	while (key[klen])
+		klen++;
+	for (const char *p = s; p + klen + 16 <= end; p++) {
+		if ((p != s && p[-1] != '\n') || p[0] != key[0])
+			continue;
+		size_t k = 0;
+		while (k < klen && p[k] == key[k])
+			k++;
+		if (k < klen)
+			continue;
+		unsigned long v = 0;
+		for (const char *h = p + klen; h < p + klen + 16; h++) {
+			int d = *h >= '0' && *h <= '9'   ? *h - '0'
+			        : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10
+			                                 : -1;
+			if (d < 0) {
+				*ok = false;
+				return 0;
+			}
+			v = v << 4 | (unsigned long)d;
+		}
+		return v;
+	}
+	*ok = false;
+	return 0;
+}
+
+CHILD_CODE static unsigned long changed_signals(void)
+{
+	char buf[4096];
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ~0UL;
+	/* One read: the file is produced whole for a buffer this size, and
+	 * the fields sit in its first half; a short one just means no mask. */
+	long n = syscall(SYS_read, fd, buf, sizeof buf);
+	size_t len = n > 0 ? (size_t)n : 0;
+	(void)syscall(SYS_close, fd);
+	bool ok = true;
+	unsigned long mask = hex_field(buf, buf + len, "SigIgn:\t", &ok);
+	mask |= hex_field(buf, buf + len, "SigCgt:\t", &ok);
+	return ok ? mask : ~0UL;
+}
+
+CHILD_CODE static void reset_signals(void)
 {
 	struct ksigaction dfl = {0}; /* SIG_DFL, no flags, empty mask */
+	unsigned long changed = changed_signals();
 	for (int sig = 1; sig <= KERNEL_NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGKILL && sig != SIGSTOP && (changed >> (sig - 1) & 1))
 			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 	unsigned long empty = 0;
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
 }
 
-void weft__child_exec(const weft__child_plan *c)
+CHILD_CODE int weft__child_main(void *arg)
 {
-	if (c->send_pidfd)
-		send_pidfd(c);
+	weft__child_plan *c = arg;
 	if (c->setsid && syscall(SYS_setsid) < 0)
 		fail(c, WEFT__STEP_SESSION, errno);
 	if (c->pgid >= 0 && syscall(SYS_setpgid, 0, c->pgid) < 0)
@@ -175,6 +191,15 @@ void weft__child_exec(const weft__child_plan *c)
 		fail(c, WEFT__STEP_CWD, errno);
 	if (c->umask >= 0)
 		(void)syscall(SYS_umask, c->umask);
+	/* Groups before the user: once the user is not root, they could not
+	 * be changed. The raw calls change this process only (glibc's
+	 * wrappers would signal every thread of the parent). */
+	if (c->set_groups && syscall(SYS_setgroups, c->ngroups, c->groups) < 0)
+		fail(c, WEFT__STEP_GROUPS, errno);
+	if (c->set_gid && syscall(SYS_setregid, c->gid, c->gid) < 0)
+		fail(c, WEFT__STEP_GID, errno);
+	if (c->set_uid && syscall(SYS_setreuid, c->uid, c->uid) < 0)
+		fail(c, WEFT__STEP_UID, errno);
 	close_fds(c);
 	reset_signals();
 	/* Try each candidate as Python does: report the first error that is

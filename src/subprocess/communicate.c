@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum {
@@ -101,10 +102,50 @@ static int write_input(weft_popen *p, struct sigpipe_guard *g)
 	return weft__errno_code(errno);
 }
 
+/* A large output goes into one big reservation on huge pages instead of a
+ * buffer doubled in place. Fresh memory is what a capture costs (a read
+ * into a hot buffer runs twice as fast): with 4 KiB pages every 4 KiB of
+ * output takes a page fault, and realloc's mremap moves the buffer to
+ * addresses where huge pages would be split. Past HUGE_FROM the buffer
+ * moves (one copy of at most HUGE_FROM bytes) into a reservation of
+ * RESERVE_MIN (plus a page, so an output of a round size and its NUL fit),
+ * then 4x: only the pages data reaches are ever mapped, so the
+ * reservation is address space, not memory; hand_out trims it. */
+enum {
+	HUGE_FROM = 1 << 20,
+	RESERVE_MIN = 64 << 20,
+	HUGE_PAGE = 2 << 20,
+	SMALL_PAGE = 4096,
+	PREFAULT_AHEAD = 2 << 20, /* one huge page */
+};
+
+static void advise_huge(char *d, size_t cap)
+{
+	uintptr_t lo = ((uintptr_t)d + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	uintptr_t hi = ((uintptr_t)d + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint: may fail */
+}
+
+/* Makes room for at least READ_MIN more bytes (and the NUL). */
 static int grow(weft__outbuf *b)
 {
-	if (b->cap - b->len > READ_MIN)
-		return 0;
+	if (b->cap >= HUGE_FROM && b->cap <= (SIZE_MAX - SMALL_PAGE) / 4) {
+		size_t cap = (b->cap < RESERVE_MIN ? RESERVE_MIN : 4 * (b->cap - SMALL_PAGE)) + SMALL_PAGE;
+		char *d = malloc(cap);
+		if (d) {
+			advise_huge(d, cap);
+			memcpy(d, b->data, b->len);
+			free(b->data);
+			b->data = d;
+			b->cap = cap;
+			b->faulted = b->len;
+			return 0;
+		}
+		/* No room for a reservation: grow in place as below. */
+	}
+	if (b->cap > SIZE_MAX / 2)
+		return WEFT_ENOMEM;
 	size_t cap = b->cap < READ_MIN ? 2 * READ_MIN : 2 * b->cap;
 	char *d = realloc(b->data, cap);
 	if (!d)
@@ -114,29 +155,84 @@ static int grow(weft__outbuf *b)
 	return 0;
 }
 
+/* Where the next read of a kept stream goes: the buffer's free room (a
+ * small buffer is first grown to READ_MIN of room, so reads stay large);
+ * NULL when a large buffer is full: the read then goes to scratch and the
+ * buffer grows only if data did come (an output that fills it exactly
+ * never moves it). */
+static char *room(weft__outbuf *b, size_t *want, int *rc)
+{
+	size_t free_bytes = b->cap - b->len;
+	bool large = b->cap >= HUGE_FROM;
+	if (free_bytes <= (large ? 1 : READ_MIN)) {
+		if (large)
+			return NULL;
+		if ((*rc = grow(b)))
+			return NULL;
+	}
+	*want = b->cap - b->len - 1; /* room for the NUL */
+	return b->data + b->len;
+}
+
+/* Maps the pages of a large buffer ahead of the data, between reads. A
+ * read into fresh memory takes its page faults (the kernel zeroing each
+ * page) while it holds the pipe's lock, so the writer waits for them too;
+ * faulted here, the zeroing runs while the writer refills the pipe. */
+static void prefault(weft__outbuf *b)
+{
+	if (b->faulted < b->len) /* never below the data */
+		b->faulted = b->len;
+	size_t end = b->cap - b->len > PREFAULT_AHEAD ? b->len + PREFAULT_AHEAD : b->cap;
+	for (; b->faulted < end; b->faulted += SMALL_PAGE)
+		((volatile char *)b->data)[b->faulted] = 0;
+}
+
+static int append(weft__outbuf *b, const char *src, size_t n)
+{
+	while (b->cap - b->len <= n) {
+		int rc = grow(b);
+		if (rc)
+			return rc;
+	}
+	memcpy(b->data + b->len, src, n);
+	b->len += n;
+	return 0;
+}
+
 /* Reads stream i until the pipe is empty (or EOF, which closes it), or
- * limit bytes have come. */
+ * limit bytes have come. A short read does not end the round: the writer
+ * usually refills the pipe while we copy, and reading on until EAGAIN
+ * saves a poll per pipeful. */
 static int drain(weft_popen *p, int i, bool keep, size_t limit)
 {
 	weft__outbuf *b = &p->buf[i];
 	char scratch[SCRATCH];
 	for (size_t total = 0; total < limit;) {
-		char *dst = scratch;
+		char *dst = NULL;
 		size_t want = sizeof scratch;
 		if (keep) {
-			int rc = grow(b);
+			int rc = 0;
+			dst = room(b, &want, &rc);
 			if (rc)
 				return rc;
-			dst = b->data + b->len;
-			want = b->cap - b->len - 1; /* room for the NUL */
+		}
+		bool to_scratch = !dst;
+		if (to_scratch) {
+			dst = scratch;
+			want = sizeof scratch;
 		}
 		ssize_t n = read(p->fd[i], dst, want);
 		if (n > 0) {
 			total += (size_t)n;
-			if (keep)
+			if (keep && to_scratch) {
+				int rc = append(b, scratch, (size_t)n);
+				if (rc)
+					return rc;
+			} else if (keep) {
 				b->len += (size_t)n;
-			if ((size_t)n < want)
-				return 0; /* the pipe is empty now */
+				if (b->cap >= HUGE_FROM)
+					prefault(b);
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -194,6 +290,13 @@ static int hand_out(weft_popen *p, int i, weft_bytes *dst, bool done)
 	if (!dst || !p->captured[i])
 		return 0;
 	if (done && b->data) {
+		if (b->cap >= HUGE_FROM && b->cap - b->len > HUGE_FROM) {
+			char *d = realloc(b->data, b->len + 1); /* shrinks in place */
+			if (d) {
+				b->data = d;
+				b->cap = b->len + 1;
+			}
+		}
 		b->data[b->len] = '\0';
 		*dst = (weft_bytes){b->data, b->len};
 		*b = (weft__outbuf){0};

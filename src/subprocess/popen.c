@@ -164,7 +164,6 @@ int weft_popen_start(weft_popen **out, const char *const *argv, const weft_popen
 		p->fd[i] = s.fd[i];
 	if (opts && (opts->new_process_group || opts->start_new_session))
 		p->pgid = s.pid;
-	p->reaped = s.reaped; /* returncode 0: the status went elsewhere */
 	pthread_mutex_init(&p->mu, NULL);
 	*out = p;
 	return 0;

@@ -11,6 +11,7 @@
 typedef struct weft__outbuf {
 	char *data;
 	size_t len, cap;
+	size_t faulted; /* a large buffer's pages are mapped up to here */
 } weft__outbuf;
 
 struct weft_popen {

@@ -1,19 +1,19 @@
-/* The parent's side of a spawn: validate, prepare a plan, vfork, learn
- * from the error pipe whether the exec worked.
+/* The parent's side of a spawn: validate, prepare a plan, clone, learn
+ * from the plan's report whether the exec worked.
  *
- * Why vfork and not posix_spawn: posix_spawn cannot set the child's umask
- * or close every fd except pass_fds in a few close_range calls; a vfork
- * child can, at the same cost (no page tables are copied, so the cost does
- * not grow with the caller's memory). The child reports a failed step
- * through a close-on-exec pipe: EOF when the exec succeeded, else the step
- * that failed; the parent then opens a pidfd for the child, which is
- * unreaped and so still owns its pid. When the kernel reaps children by
- * itself (SIGCHLD ignored), the child could be gone by then: the channel is
- * a socket instead, and the child sends a pidfd of itself first. Under
- * ThreadSanitizer vfork behaves as fork, which the channel handles too.
+ * Why clone and not posix_spawn: posix_spawn cannot set the child's umask,
+ * user or groups, or close every fd except pass_fds in a few close_range
+ * calls; a clone(CLONE_VM | CLONE_VFORK) child can, at the same cost (no
+ * page tables are copied, so the cost does not grow with the caller's
+ * memory). CLONE_PIDFD hands us the child's pidfd atomically, so the pid
+ * can never be reused before we hold it, even when the kernel reaps
+ * children by itself (SIGCHLD ignored). The child shares our memory until
+ * it execs, so a failed step is reported by writing it into the plan; the
+ * clone returns only once the child has exec'd or exited.
  *
- * Everything the child touches (paths, argv, envp, fds) is prepared here,
- * before the vfork; the PATH search is done in the parent, as Python does. */
+ * Everything the child touches (paths, argv, envp, fds, ids) is prepared
+ * here, before the clone; the PATH search and the user and group name
+ * lookups are done in the parent, as Python does. */
 #include "subprocess/spawn.h"
 
 #include <fcntl.h>
@@ -23,8 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +44,6 @@ struct spawn_ctx {
 	int parent_fd[3]; /* our pipe ends, -1: none */
 	int child_fd[3];  /* the child's pipe ends, closed after the spawn */
 	int devnull;
-	int err_r, err_w;
 };
 
 static void ctx_release(struct spawn_ctx *x, bool keep_parent_fds)
@@ -60,10 +60,6 @@ static void ctx_release(struct spawn_ctx *x, bool keep_parent_fds)
 	}
 	if (x->devnull >= 0)
 		close(x->devnull);
-	if (x->err_r >= 0)
-		close(x->err_r);
-	if (x->err_w >= 0)
-		close(x->err_w);
 }
 
 char **weft__strv_dup(const char *const *v)
@@ -98,13 +94,18 @@ static int raise_fd(int *fd)
 	return nfd < 0 ? weft__errno_code(e) : 0;
 }
 
-static int make_pipe(int p[2])
+/* A pipe for the child, both ends close-on-exec and above 2, of size
+ * bytes when size > 0 (pipesize=). */
+static int make_pipe(int p[2], int size)
 {
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return weft__errno_code(errno);
 	int rc = raise_fd(&p[0]);
 	if (rc == 0)
 		rc = raise_fd(&p[1]);
+	if (rc == 0 && size > 0 && fcntl(p[0], F_SETPIPE_SZ, size) < 0)
+		rc = weft_fail(weft__errno_code(errno), "[Errno %d] %s: 'F_SETPIPE_SZ %d'", errno,
+		               strerror(errno), size);
 	if (rc) {
 		if (p[0] >= 0)
 			close(p[0]);
@@ -275,7 +276,7 @@ static int build_keep(struct spawn_ctx *x, const weft_popen_opts *o)
 }
 
 /* The child's stdin (i = 0), stdout (1) or stderr (2). */
-static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd)
+static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd, int pipesize)
 {
 	int p[2];
 	int rc;
@@ -283,7 +284,7 @@ static int build_stdio(struct spawn_ctx *x, int i, weft_stdio mode, int fd)
 	case WEFT_INHERIT:
 		return 0;
 	case WEFT_PIPE:
-		if ((rc = make_pipe(p)))
+		if ((rc = make_pipe(p, pipesize)))
 			return rc;
 		x->parent_fd[i] = i == 0 ? p[1] : p[0];
 		x->child_fd[i] = i == 0 ? p[0] : p[1];
@@ -323,6 +324,8 @@ static int check_opts(const weft_popen_opts *o)
 		return WEFT_EINVAL;
 	if (o->set_umask && (o->umask & ~(mode_t)0777))
 		return WEFT_EINVAL;
+	if (o->pipesize < 0)
+		return WEFT_EINVAL;
 	if (o->shell && o->executable && !o->executable[0])
 		return WEFT_EINVAL;
 	return 0;
@@ -355,161 +358,62 @@ static int report_failure(const weft__child_report *r, const char *prog, const c
 	                   : r->step == WEFT__STEP_DUP     ? "dup2"
 	                   : r->step == WEFT__STEP_SESSION ? "setsid"
 	                   : r->step == WEFT__STEP_PGID    ? "setpgid"
-	                   : r->step == WEFT__STEP_PIDFD   ? "pidfd_open"
+	                   : r->step == WEFT__STEP_GROUPS  ? "setgroups"
+	                   : r->step == WEFT__STEP_GID     ? "setregid"
+	                   : r->step == WEFT__STEP_UID     ? "setreuid"
 	                                                   : "close_fds";
 	return weft_fail(code, "[Errno %d] %s: '%s'", r->err, strerror(r->err), what);
 }
 
-/* Receives one report from the child: 1 for a report, 0 at EOF (the exec
- * closed the channel), a negative code if receiving failed. On a socket,
- * the pidfd attached to a message lands in *pidfd. */
-static int recv_report(int fd, bool socket, weft__child_report *r, int *pidfd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {.iov_base = r, .iov_len = sizeof *r};
-	struct msghdr m = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	ssize_t n;
-	do
-		n = socket ? recvmsg(fd, &m, MSG_CMSG_CLOEXEC) : read(fd, r, sizeof *r);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return weft__errno_code(errno);
-	if (socket)
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-				memcpy(pidfd, CMSG_DATA(cm), sizeof *pidfd);
-	if (n == 0)
-		return 0;
-	if ((size_t)n < sizeof *r) /* cannot happen: reports are written whole */
-		*r = (weft__child_report){WEFT__STEP_PIDFD, EIO};
-	else if (r->step == WEFT__REPORT_PIDFD && *pidfd < 0) /* MSG_CTRUNC: no room for the fd */
-		*r = (weft__child_report){WEFT__STEP_PIDFD, EMFILE};
-	return 1;
-}
-
-/* true when the kernel reaps our children itself (SIGCHLD ignored or
- * SA_NOCLDWAIT): a pid could then be gone, even reused, before we open a
- * pidfd for it, so the child must send its own. */
-static bool kernel_reaps(void)
-{
-	struct sigaction sa;
-	return sigaction(SIGCHLD, NULL, &sa) == 0 &&
-	       (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT));
-}
-
 /* Waits for a child that failed before its exec (it exits at once). */
-static void reap_failed(pid_t pid, int pidfd)
+static void reap_failed(int pidfd)
 {
 	siginfo_t si;
 	int r;
-	if (pidfd >= 0) {
-		do
-			r = waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
-		while (r < 0 && errno == EINTR);
-		close(pidfd);
-	} else {
-		/* Without its pidfd (no fd left to receive it) the child may
-		 * be running its program by now: stop it. It is unreaped, so
-		 * the pid is still its own. */
-		kill(pid, SIGKILL);
-		do
-			r = waitpid(pid, NULL, 0);
-		while (r < 0 && errno == EINTR);
-	}
+	do
+		r = waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+	while (r < 0 && errno == EINTR);
+	close(pidfd);
 }
 
-/* vfork returns twice; this frame is the only one the child shares, and
- * the child leaves it only through exec or exit. */
-__attribute__((noinline)) static pid_t vfork_exec(const weft__child_plan *plan)
-{
-	pid_t pid = vfork();
-	if (pid == 0)
-		weft__child_exec(plan);
-	return pid;
-}
+/* glibc exports clone() also as __clone, which sanitizers do not
+ * intercept: ThreadSanitizer's clone interceptor treats every clone as a
+ * fork and breaks its own state when the child shares our memory. */
+#ifdef __GLIBC__
+extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+#define clone_vm __clone
+#else
+#define clone_vm clone
+#endif
 
-/* The report channel: a pipe, or a socket when the child must send its
- * pidfd. Both ends close-on-exec and above 2. */
-static int open_channel(struct spawn_ctx *x, bool socket)
-{
-	int sv[2];
-	int r = socket ? socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) : pipe2(sv, O_CLOEXEC);
-	if (r < 0)
-		return weft__errno_code(errno);
-	x->err_r = sv[0];
-	x->err_w = sv[1];
-	int rc = raise_fd(&x->err_r);
-	if (!rc)
-		rc = raise_fd(&x->err_w);
-	x->plan.errfd = x->err_w;
-	return rc;
-}
-
-/* A pidfd for a child that has exec'd. The child is ours and unreaped
- * (the kernel does not reap it: see kernel_reaps), so its pid is its own;
- * if something else reaped it already (a waitpid(-1) elsewhere), the
- * sentinel is an always-readable eventfd and *reaped is set. */
-static int open_pidfd(pid_t pid, int *pidfd, bool *reaped)
-{
-	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (*pidfd >= 0)
-		return 0;
-	if (errno != ESRCH)
-		return weft__errno_code(errno);
-	*pidfd = eventfd(1, EFD_CLOEXEC);
-	*reaped = true;
-	return *pidfd >= 0 ? 0 : weft__errno_code(errno);
-}
+/* The stack the child runs on until its exec: a part of ours (we are
+ * suspended meanwhile). It needs room for the child's few frames, a 4 KiB
+ * read of /proc/self/status and a lazy symbol binding of syscall(). */
+enum { CHILD_STACK = 16 * 1024 };
 
 static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__spawned *out)
 {
-	bool socket = kernel_reaps();
-	x->plan.send_pidfd = socket;
-	int rc = open_channel(x, socket);
-	if (rc)
-		return rc;
-
-	/* All signals blocked across vfork: no handler of ours may run in the
-	 * child while it shares our memory. The child resets dispositions
+	_Alignas(64) char stack[CHILD_STACK];
+	/* All signals blocked across the clone: no handler of ours may run in
+	 * the child while it shares our memory. The child resets dispositions
 	 * before it unblocks. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = vfork_exec(&x->plan);
-	int verr = errno;
+	int pidfd = -1;
+	x->plan.report = (weft__child_report){WEFT__STEP_NONE, 0};
+	pid_t pid = clone_vm(weft__child_main, stack + sizeof stack,
+	                     CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &x->plan, &pidfd);
+	int cerr = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
-		return verr == ENOMEM ? WEFT_ENOMEM : WEFT_EAGAIN;
-
-	close(x->err_w);
-	x->err_w = -1;
-	/* (On the socket, first the pidfd.) Then EOF: the exec happened; or
-	 * the step that failed. */
-	int pidfd = -1;
-	weft__child_report r;
-	rc = recv_report(x->err_r, socket, &r, &pidfd);
-	if (socket && rc == 1 && r.step == WEFT__REPORT_PIDFD) {
-		int ignored = -1;
-		rc = recv_report(x->err_r, socket, &r, &ignored);
-		if (ignored >= 0)
-			close(ignored);
-	} else if (socket && rc == 0) { /* exec'd without sending it: cannot happen */
-		rc = 1;
-		r = (weft__child_report){WEFT__STEP_PIDFD, EIO};
-	}
-	if (rc != 0) {
-		reap_failed(pid, pidfd);
-		return rc < 0 ? rc : report_failure(&r, prog, cwd);
-	}
-	out->reaped = false;
-	if (pidfd < 0 && (rc = open_pidfd(pid, &pidfd, &out->reaped))) {
-		kill(pid, SIGKILL);
-		reap_failed(pid, -1);
-		return rc;
+		return cerr == ENOMEM                     ? WEFT_ENOMEM
+		       : cerr == EMFILE || cerr == ENFILE ? WEFT_EMFILE
+		                                          : WEFT_EAGAIN;
+	if (x->plan.report.step != WEFT__STEP_NONE) {
+		weft__child_report r = x->plan.report;
+		reap_failed(pidfd);
+		return report_failure(&r, prog, cwd);
 	}
 	out->pid = pid;
 	out->pidfd = pidfd;
@@ -529,12 +433,10 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	if (rc)
 		return rc;
 	struct spawn_ctx x = {
-	    .plan = {.src = {-1, -1, -1}, .pgid = -1, .umask = -1, .errfd = -1},
+	    .plan = {.src = {-1, -1, -1}, .pgid = -1, .umask = -1},
 	    .parent_fd = {-1, -1, -1},
 	    .child_fd = {-1, -1, -1},
 	    .devnull = -1,
-	    .err_r = -1,
-	    .err_w = -1,
 	};
 	weft__child_plan *p = &x.plan;
 	p->cwd = o->cwd;
@@ -548,6 +450,7 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	p->close_fds = !o->inherit_fds;
 
 	const char *prog = NULL;
+	rc = weft__resolve_ids(o, p);
 	if (!rc)
 		rc = build_argv(&x, argv, o, &prog);
 	if (!rc)
@@ -557,11 +460,11 @@ int weft__spawn(const char *const *argv, const weft_popen_opts *o, weft__spawned
 	if (!rc)
 		rc = build_keep(&x, o);
 	if (!rc)
-		rc = build_stdio(&x, 0, o->stdin_mode, o->stdin_fd);
+		rc = build_stdio(&x, 0, o->stdin_mode, o->stdin_fd, o->pipesize);
 	if (!rc)
-		rc = build_stdio(&x, 1, o->stdout_mode, o->stdout_fd);
+		rc = build_stdio(&x, 1, o->stdout_mode, o->stdout_fd, o->pipesize);
 	if (!rc)
-		rc = build_stdio(&x, 2, o->stderr_mode, o->stderr_fd);
+		rc = build_stdio(&x, 2, o->stderr_mode, o->stderr_fd, o->pipesize);
 	if (!rc)
 		rc = start(&x, prog, o->cwd, out);
 	ctx_release(&x, rc == 0);

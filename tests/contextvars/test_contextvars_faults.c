@@ -109,46 +109,64 @@ START_TEST(set_out_of_memory)
 END_TEST
 
 /* A reset copies the trie when a copy of the context shares it; if that
- * fails the token stays unused and can be used again. */
-static void *reset_faults(void *unused)
-{
+ * fails the token stays unused and can be used again. The tokens are made
+ * in a context on one thread; the resets run on a new thread (whose cache
+ * of freed trie nodes is empty, so they must allocate) that enters it. */
+struct reset_state {
+	weft_context *ctx, *snap;
 	weft_context_var *a, *b;
-	wt_ok(weft_context_var_new(&a, "a", NULL));
-	wt_ok(weft_context_var_new(&b, "b", NULL));
-	wt_ok(weft_context_var_set(b, P(2), NULL));
 	weft_context_token *t1, *t2;
-	wt_ok(weft_context_var_set(a, P(1), &t1)); /* reset deletes */
-	wt_ok(weft_context_var_set(b, P(3), &t2)); /* reset restores 2 */
-	weft_context *snap;
-	wt_ok(weft_context_copy_current(&snap));
+};
+
+static void *make_tokens(void *arg)
+{
+	struct reset_state *r = arg;
+	wt_ok(weft_context_var_set(r->b, P(2), NULL));
+	wt_ok(weft_context_var_set(r->a, P(1), &r->t1)); /* reset deletes */
+	wt_ok(weft_context_var_set(r->b, P(3), &r->t2)); /* reset restores 2 */
+	return NULL;
+}
+
+static void *reset_faults(void *arg)
+{
+	struct reset_state *r = arg;
+	wt_ok(weft_context_enter(r->ctx));
 	wt_fault_arm(WT_FAULT_ALLOC, 0, -1);
-	int rc1 = weft_context_var_reset(b, t2);
-	int rc2 = weft_context_var_reset(a, t1);
+	int rc1 = weft_context_var_reset(r->b, r->t2);
+	int rc2 = weft_context_var_reset(r->a, r->t1);
 	wt_fault_disarm();
 	wt_rc(rc1, WEFT_ENOMEM);
 	wt_rc(rc2, WEFT_ENOMEM);
-	ck_assert(!weft_context_token_used(t1));
-	ck_assert(!weft_context_token_used(t2));
-	ck_assert_int_eq(I(weft_context_var_get_or(a, NULL)), 1);
-	ck_assert_int_eq(I(weft_context_var_get_or(b, NULL)), 3);
-	wt_ok(weft_context_var_reset(b, t2));
-	wt_ok(weft_context_var_reset(a, t1));
-	ck_assert_int_eq(I(weft_context_var_get_or(a, P(9))), 9);
-	ck_assert_int_eq(I(weft_context_var_get_or(b, NULL)), 2);
-	void *x;
-	wt_ok(weft_context_get(snap, a, &x)); /* the copy kept its values */
-	ck_assert_int_eq(I(x), 1);
-	weft_context_free(snap);
-	weft_context_token_free(t1);
-	weft_context_token_free(t2);
-	weft_context_var_free(a);
-	weft_context_var_free(b);
+	ck_assert(!weft_context_token_used(r->t1));
+	ck_assert(!weft_context_token_used(r->t2));
+	ck_assert_int_eq(I(weft_context_var_get_or(r->a, NULL)), 1);
+	ck_assert_int_eq(I(weft_context_var_get_or(r->b, NULL)), 3);
+	wt_ok(weft_context_var_reset(r->b, r->t2));
+	wt_ok(weft_context_var_reset(r->a, r->t1));
+	ck_assert_int_eq(I(weft_context_var_get_or(r->a, P(9))), 9);
+	ck_assert_int_eq(I(weft_context_var_get_or(r->b, NULL)), 2);
+	wt_ok(weft_context_exit(r->ctx));
 	return NULL;
 }
 
 START_TEST(reset_out_of_memory)
 {
-	in_thread(reset_faults);
+	struct reset_state r = {0};
+	wt_ok(weft_context_var_new(&r.a, "a", NULL));
+	wt_ok(weft_context_var_new(&r.b, "b", NULL));
+	wt_ok(weft_context_new(&r.ctx));
+	wt_ok(weft_context_run(r.ctx, make_tokens, &r, NULL));
+	wt_ok(weft_context_copy(r.ctx, &r.snap)); /* shares the map */
+	wt_join(wt_spawn(reset_faults, &r));
+	void *x;
+	wt_ok(weft_context_get(r.snap, r.a, &x)); /* the copy kept its values */
+	ck_assert_int_eq(I(x), 1);
+	weft_context_free(r.snap);
+	weft_context_free(r.ctx);
+	weft_context_token_free(r.t1);
+	weft_context_token_free(r.t2);
+	weft_context_var_free(r.a);
+	weft_context_var_free(r.b);
 }
 END_TEST
 

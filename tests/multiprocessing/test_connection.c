@@ -4,6 +4,8 @@
 #include "mp_test.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <weft/multiprocessing.h>
 
@@ -50,6 +52,80 @@ START_TEST(send_recv_roundtrip)
 	wt_rc(weft_connection_recv_bytes_into(b, buf, sizeof buf, &len, 1), WEFT_EEOF);
 	wt_rc(weft_connection_send_bytes(b, "x", 1, 1), WEFT_EPIPE);
 	weft_bytes_free(&m);
+	weft_connection_close(b);
+}
+END_TEST
+
+struct bigsend {
+	weft_connection *c;
+	const char *data;
+	size_t len;
+};
+
+static void *send_big(void *arg)
+{
+	struct bigsend *bs = arg;
+	weft_connection_send_bytes(bs->c, bs->data, bs->len, WEFT_FOREVER);
+	return NULL;
+}
+
+/* Several messages queued before a receive: the first read takes more than
+ * one message into the connection's buffer; poll, weft_mp_wait and the
+ * receives still see every message whole and in order, and a message too
+ * long for the caller stays intact whether buffered or not. */
+START_TEST(read_ahead_keeps_boundaries)
+{
+	weft_connection *a, *b;
+	wt_ok(weft_pipe(&a, &b, NULL));
+	enum { BIG = 100000 };
+	char *big = malloc(BIG);
+	ck_assert_ptr_nonnull(big);
+	for (int i = 0; i < BIG; i++)
+		big[i] = (char)(i * 7);
+	wt_ok(weft_connection_send_bytes(a, "one", 3, 1));
+	wt_ok(weft_connection_send_bytes(a, "two!", 4, 1));
+	wt_ok(weft_connection_send_bytes(a, NULL, 0, 1));
+	char buf[8];
+	size_t len = 0;
+	wt_ok(weft_connection_recv_bytes_into(b, buf, sizeof buf, &len, 1));
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(buf, "one", 3);
+	/* The rest is buffered now: the socket itself is empty. */
+	struct pollfd pfd = {.fd = weft_connection_fileno(b), .events = POLLIN};
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	wt_ok(weft_connection_poll(b, 0));
+	int fds[2] = {weft_connection_fileno(a), weft_connection_fileno(b)};
+	bool ready[2];
+	ck_assert_int_eq(weft_mp_wait(fds, 2, ready, 5), 1);
+	ck_assert(!ready[0] && ready[1]);
+	wt_rc(weft_connection_recv_bytes_into(b, buf, 2, &len, 1), WEFT_EMSGSIZE);
+	ck_assert_uint_eq(len, 4);
+	wt_ok(weft_connection_recv_bytes_into(b, buf, sizeof buf, &len, 1));
+	ck_assert_uint_eq(len, 4);
+	ck_assert_mem_eq(buf, "two!", 4);
+	wt_ok(weft_connection_recv_bytes_into(b, buf, sizeof buf, &len, 1));
+	ck_assert_uint_eq(len, 0);
+	wt_rc(weft_mp_wait(fds, 2, ready, 0), WEFT_ETIMEDOUT);
+	/* A big message behind a small one: partly read ahead, the rest read
+	 * straight into place; too long for a small buffer, it stays whole. */
+	weft_bytes m = {0};
+	wt_ok(weft_connection_send_bytes(a, "s", 1, 1));
+	pthread_t t;
+	struct bigsend bs = {a, big, BIG};
+	ck_assert_int_eq(pthread_create(&t, NULL, send_big, &bs), 0);
+	wt_ok(weft_connection_recv_bytes(b, &m, 0, 5));
+	ck_assert_uint_eq(m.len, 1);
+	wt_rc(weft_connection_recv_bytes(b, &m, 10, 5), WEFT_EMSGSIZE);
+	wt_rc(weft_connection_recv_bytes_into(b, buf, sizeof buf, &len, 5), WEFT_EMSGSIZE);
+	ck_assert_uint_eq(len, BIG);
+	wt_ok(weft_connection_recv_bytes(b, &m, 0, 5));
+	ck_assert_uint_eq(m.len, BIG);
+	ck_assert_mem_eq(m.data, big, BIG);
+	pthread_join(t, NULL);
+	wt_rc(weft_connection_poll(b, 0), WEFT_ETIMEDOUT);
+	weft_bytes_free(&m);
+	free(big);
+	weft_connection_close(a);
 	weft_connection_close(b);
 }
 END_TEST
@@ -234,6 +310,7 @@ int main(void)
 	TCase *tc = wt_tcase("connection", 60);
 	tcase_add_test(tc, send_recv_roundtrip);
 	tcase_add_test(tc, too_long_keeps_message);
+	tcase_add_test(tc, read_ahead_keeps_boundaries);
 	tcase_add_test(tc, one_way);
 	tcase_add_test(tc, echo_child_fork);
 	tcase_add_test(tc, echo_child_spawn);

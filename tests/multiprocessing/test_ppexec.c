@@ -468,6 +468,49 @@ START_TEST(task_timeout)
 }
 END_TEST
 
+/* Beyond Python: cancel_running kills the worker running the call and
+ * replaces it; the future ends cancelled, the other calls are unaffected
+ * and the pool goes on serving. A call that has not started yet (queued
+ * behind the running one on the same worker) ends cancelled at once. */
+START_TEST(cancel_running)
+{
+	if (!MPT_FORK_OK)
+		return;
+	pt_setup();
+	weft_executor *ex = new_pool(1);
+	pid_t before = pid_of(ex);
+	weft_future *hung = submit_long(ex, t_gated, 3);
+	weft_future *next = submit_long(ex, t_square, 4);
+	wt_ok(weft_sem_acquire(&pt->started, 30)); /* it runs */
+	ck_assert(weft_future_running(hung));
+	double t0 = weft_monotonic();
+	wt_ok(weft_future_cancel_running(hung));
+	wt_ok(weft_future_cancel_running(hung)); /* asked twice: still 0 */
+	wt_rc(weft_future_result(hung, 30, NULL), WEFT_ECANCELED);
+	ck_assert(weft_future_cancelled(hung));
+	ck_assert(weft_monotonic() - t0 < WT_SLACK);
+	ck_assert_int_eq(pt_result_long(next), 16);
+	ck_assert_int_ne(pid_of(ex), before);                 /* replaced */
+	wt_rc(weft_future_cancel_running(next), WEFT_ESTATE); /* finished */
+	weft_future_release(hung);
+	weft_future_release(next);
+	/* Running (sent to the worker) but not started: cancelled as well. */
+	weft_future *first = submit_long(ex, t_gated, 5);
+	wt_ok(weft_sem_acquire(&pt->started, 30));
+	weft_future *queued = submit_long(ex, t_square, 6);
+	while (!weft_future_running(queued) && !weft_future_done(queued))
+		wt_rc(weft_future_result(queued, 0.01, NULL), WEFT_ETIMEDOUT);
+	wt_ok(weft_future_cancel_running(queued));
+	wt_rc(weft_future_result(queued, 30, NULL), WEFT_ECANCELED);
+	weft_event_set(&pt->gate);
+	ck_assert_int_eq(pt_result_long(first), 25);
+	weft_future_release(first);
+	weft_future_release(queued);
+	weft_executor_free(ex);
+	mpt_no_children();
+}
+END_TEST
+
 static int count_cb(weft_future *f, void *arg)
 {
 	atomic_fetch_add((_Atomic int *)arg, 1);
@@ -577,6 +620,7 @@ int main(void)
 	TCase *tc = wt_tcase("ppexec", 60);
 	tcase_add_test(tc, submit_and_result);
 	tcase_add_test(tc, map_and_chunksize);
+	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, failure_message);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, shutdown_rules);

@@ -604,7 +604,8 @@ END_TEST
 /* Reaped elsewhere (SIGCHLD ignored: the kernel reaps): returncode 0. */
 START_TEST(reaped_elsewhere_reads_zero)
 {
-	/* The child then sends its own pidfd: SIG_IGN and SA_NOCLDWAIT. */
+	/* The pidfd comes with the clone, so nothing races the kernel's
+	 * reaping: SIG_IGN and SA_NOCLDWAIT. */
 	struct sigaction ign = {.sa_handler = SIG_IGN},
 	                 nowait = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
 	const struct sigaction *how[] = {&ign, &nowait};

@@ -511,6 +511,11 @@ START_TEST(out_of_fds_leaves_nothing)
 }
 END_TEST
 
+static void on_hup(int sig)
+{
+	(void)sig;
+}
+
 /* The child gets default dispositions and an empty mask whatever ours are
  * (Python restores only what it set itself). */
 START_TEST(child_signal_state_is_clean)
@@ -518,6 +523,8 @@ START_TEST(child_signal_state_is_clean)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR2, SIG_IGN);
+	signal(SIGRTMIN + 3, SIG_IGN); /* above 32: the second half of the mask */
+	signal(SIGHUP, on_hup);        /* caught: reset before the mask is emptied */
 	sigset_t s;
 	sigemptyset(&s);
 	sigaddset(&s, SIGUSR1);
@@ -536,6 +543,10 @@ START_TEST(child_signal_state_is_clean)
 	struct sigaction sa;
 	sigaction(SIGINT, NULL, &sa);
 	ck_assert(sa.sa_handler == SIG_IGN);
+	sigaction(SIGHUP, NULL, &sa);
+	ck_assert(sa.sa_handler == on_hup);
+	signal(SIGRTMIN + 3, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 }
 END_TEST
 

@@ -22,7 +22,10 @@
  * an end and one may receive from it; different ends are independent.
  * Fork: a forked child shares the ends (both may use them in turn, as in
  * Python). A spawned child gets an end through weft_process_opts.pass_fds
- * and weft_connection_from_fd.
+ * and weft_connection_from_fd. Input an end has read ahead (below,
+ * weft_connection_fileno) stays with the copy that read it; the forked
+ * child's copy holds it too, so let one side receive what was buffered at
+ * the fork (weft_connection_poll(c, 0) says whether anything is).
  */
 #ifndef WEFT_MULTIPROCESSING_CONNECTION_H
 #define WEFT_MULTIPROCESSING_CONNECTION_H
@@ -74,7 +77,10 @@ WEFT_EXTERN int weft_connection_recv_bytes_into(weft_connection *c, void *buf, s
 WEFT_EXTERN int weft_connection_poll(weft_connection *c, double timeout);
 
 /* The descriptor (Connection.fileno), for poll(2) and weft_mp_wait;
- * EINVAL (NULL). */
+ * EINVAL (NULL). A receive reads ahead what the socket holds, so further
+ * messages may wait in the connection while poll(2) shows nothing:
+ * weft_connection_poll and weft_mp_wait see them; a poll(2) loop should
+ * drain with weft_connection_poll(c, 0) before it sleeps. */
 WEFT_EXTERN int weft_connection_fileno(const weft_connection *c);
 
 /* Closes the end and frees c (Connection.close). NULL is ignored. */

@@ -47,6 +47,9 @@
  *    breaks too.
  *  - weft_pool_terminate and weft_pool_free end every unfinished call
  *    with WEFT_ECANCELED, so nobody waits forever on a terminated pool.
+ * The futures of apply_async and map_async cannot cancel a running call
+ * (weft_future_cancel_running returns WEFT_ENOTSUP; Python's AsyncResult
+ * cannot cancel at all): ProcessPoolExecutor's futures can.
  * Differences: map_async's future (and the results array) is done once
  * every call has ended, also after a failure (Python's MapResult is ready
  * at the first failure): the pool writes into the caller's array until

@@ -38,8 +38,10 @@
  * with WEFT_EBROKEN, later submissions return WEFT_EBROKEN); it is not
  * retried (workers that die before they are ready are retried twice). A
  * future moves to running when its call is sent to a worker (then
- * weft_future_cancel fails, as in Python); weft_future_cancel_running
- * returns WEFT_ENOTSUP.
+ * weft_future_cancel fails, as in Python). Beyond Python,
+ * weft_future_cancel_running works: a running call has its worker killed
+ * and replaced, one sent to a worker but not started ends at once; the
+ * future ends cancelled and the other calls are not affected.
  *
  * Thread-safety: every function is thread-safe. Done callbacks run on the
  * pool's manager thread, with no pool lock held; a slow callback delays
