@@ -277,6 +277,11 @@ void *weft__worker_main(void *arg)
 			weft__job *j = tick % FAIRNESS ? NULL : take_injector(p, w);
 			if (!j)
 				j = weft__deque_pop(&w->dq);
+			/* One look before counting itself as searching: a worker
+			 * that finds work at once (its pool is busy) leaves the
+			 * shared count alone, which submitters read. */
+			if (!j && !w->searching)
+				j = weft__pool_find(p, w);
 			if (!j)
 				j = search(p, w);
 			if (j) {
