@@ -5,8 +5,9 @@
  * semaphore, and unbounded) and oneTBB's concurrent_bounded_queue
  * (bench/queue_mpmc_*.cpp), ck_ring (MPMC, retry
  * with sched_yield), GLib's GAsyncQueue, a plain pthread mutex + condition
- * variable ring, and Python's queue.Queue. Figures: million items per
- * second (higher is better). BENCH_ITEMS changes the item count. */
+ * variable ring, and Python's queue.Queue (same threads, capacity and
+ * item count). Figures: million items per second (higher is better).
+ * BENCH_ITEMS changes the item count of every case. */
 #include "bench.h"
 #include "queue_mpmc.h"
 #include "queue/queue_impl.h"
@@ -250,21 +251,27 @@ static const mpmc_ops glib_ops = {glib_make, self_attach, glib_put, glib_get, no
 
 /* ---- Python queue.Queue --------------------------------------------------------- */
 
+/* The same workload as the C cases, item count included: Python's
+ * figure per item does not depend on it, but nothing is scaled. */
 static double run_python(void *arg)
 {
 	(void)arg;
-	return bench_python("import queue, threading, time\n"
-	                    "N = 200000\n"
-	                    "q = queue.Queue(1024)\n"
-	                    "def prod():\n"
-	                    "    for i in range(N // 2): q.put(i)\n"
-	                    "def cons():\n"
-	                    "    for i in range(N // 2): q.get()\n"
-	                    "ts = [threading.Thread(target=f) for f in (prod, prod, cons, cons)]\n"
-	                    "t0 = time.perf_counter()\n"
-	                    "for t in ts: t.start()\n"
-	                    "for t in ts: t.join()\n"
-	                    "print(N / (time.perf_counter() - t0) / 1e6)\n");
+	char script[1024];
+	snprintf(script, sizeof script,
+	         "import queue, threading, time\n"
+	         "N = %ld\n"
+	         "q = queue.Queue(%d)\n"
+	         "def prod():\n"
+	         "    for i in range(1, N // %d + 1): q.put(i)\n"
+	         "def cons():\n"
+	         "    for i in range(N // %d): q.get()\n"
+	         "ts = [threading.Thread(target=f) for f in [prod] * %d + [cons] * %d]\n"
+	         "t0 = time.perf_counter()\n"
+	         "for t in ts: t.start()\n"
+	         "for t in ts: t.join()\n"
+	         "print(N / (time.perf_counter() - t0) / 1e6)\n",
+	         n_items, CAPACITY, PRODUCERS, CONSUMERS, PRODUCERS, CONSUMERS);
+	return bench_python(script);
 }
 
 int main(void)

@@ -60,12 +60,23 @@ static weft__inj_block *block_take(weft__injector *q)
 	return b;
 }
 
-int weft__injector_push(weft__injector *q, weft__job *job)
+/* Gives a block taken for installing back as the spare. */
+static void block_keep(weft__injector *q, weft__inj_block *fresh)
+{
+	if (fresh)
+		free(atomic_exchange_explicit(&q->spare, fresh, memory_order_acq_rel));
+}
+
+int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
 {
 	weft__inj_block *fresh = NULL;
 	for (int spins = 0;; spins++) {
 		uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
 		weft__inj_block *b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+		if (t & WEFT__INJ_FLAGS) {
+			block_keep(q, fresh);
+			return t & WEFT__INJ_BROKEN ? WEFT_EBROKEN : WEFT_ESHUTDOWN;
+		}
 		unsigned off = (unsigned)(t % WEFT__INJ_LAP);
 		if (off == WEFT__INJ_SLOTS) {
 			/* Another producer is installing the next block. */
@@ -83,29 +94,43 @@ int weft__injector_push(weft__injector *q, weft__job *job)
 				return WEFT_ENOMEM;
 			continue;
 		}
+		/* Fails if the queue was closed meanwhile (the flags changed
+		 * the word). */
 		if (!atomic_compare_exchange_weak(&q->tail, &t, t + 1))
 			continue;
 		if (off + 1 == WEFT__INJ_SLOTS) {
 			atomic_store_explicit(&q->tail_block, fresh, memory_order_release);
 			atomic_store_explicit(&b->next, fresh, memory_order_release);
-			atomic_store_explicit(&q->tail, t + 2, memory_order_release);
+			/* Past the marker; an add keeps flags a close set
+			 * meanwhile. */
+			atomic_fetch_add_explicit(&q->tail, 1, memory_order_release);
 			fresh = NULL;
 		}
-		atomic_store_explicit(&b->slot[off], job, memory_order_release);
-		break;
+		block_keep(q, fresh);
+		tk->block = b;
+		tk->off = off;
+		return 0;
 	}
-	if (fresh) {
-		/* Not needed after all: keep it as the spare. */
-		fresh = atomic_exchange_explicit(&q->spare, fresh, memory_order_acq_rel);
-		free(fresh);
-	}
-	return 0;
+}
+
+int weft__injector_push(weft__injector *q, weft__job *job)
+{
+	weft__inj_ticket tk;
+	int rc = weft__injector_claim(q, &tk);
+	if (!rc)
+		weft__injector_fill(&tk, job);
+	return rc;
+}
+
+void weft__injector_close(weft__injector *q, bool broken)
+{
+	atomic_fetch_or(&q->tail, broken ? WEFT__INJ_BROKEN | WEFT__INJ_CLOSED : WEFT__INJ_CLOSED);
 }
 
 int weft__injector_pop(weft__injector *q, weft__job **out, int max)
 {
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire) & ~WEFT__INJ_FLAGS;
 	weft__inj_block *b = q->head_block;
 	int n = 0;
 	while (n < max && h != t) {
@@ -126,7 +151,7 @@ int weft__injector_pop(weft__injector *q, weft__job **out, int max)
 		weft__inj_block *old = atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel);
 		free(old);
 		b = next;
-		t = atomic_load_explicit(&q->tail, memory_order_acquire);
+		t = atomic_load_explicit(&q->tail, memory_order_acquire) & ~WEFT__INJ_FLAGS;
 	}
 	/* Release: pairs with nothing in particular but keeps the store
 	 * ordered after the reads above for the emptiness checks. */

@@ -13,7 +13,7 @@
  * last of which is no slot: the tail sits on it while the producer that
  * took the block's last slot installs the next block, and other producers
  * wait for it. A producer preempted between its claim and its store
- * leaves the slot empty for a while: pop returns NULL although
+ * leaves the slot empty for a while: pop returns nothing although
  * weft__injector_nonempty is true, and the worker retries.
  */
 #ifndef WEFT_FUTURES_INJECTOR_H
@@ -23,6 +23,12 @@
 #include "futures/lock.h"
 
 enum { WEFT__INJ_SLOTS = 127, WEFT__INJ_LAP = WEFT__INJ_SLOTS + 1 };
+
+/* Flags in the tail word: a closed queue takes no more jobs (the pool
+ * shut down, or broke). */
+#define WEFT__INJ_CLOSED (UINT64_C(1) << 63)
+#define WEFT__INJ_BROKEN (UINT64_C(1) << 62)
+#define WEFT__INJ_FLAGS  (WEFT__INJ_CLOSED | WEFT__INJ_BROKEN)
 
 typedef struct weft__inj_block weft__inj_block;
 struct weft__inj_block {
@@ -50,15 +56,40 @@ int weft__injector_init(weft__injector *q);
 /* Frees the blocks; the queue must be empty and unused. */
 void weft__injector_destroy(weft__injector *q);
 
-/* Any thread: 0, or WEFT_ENOMEM when a new block was needed and could not
- * be made (nothing was queued). The claim is a seq_cst CAS: it pairs with
- * the sleepers' check (worker.c). */
+/* A claimed slot, to be filled. */
+typedef struct weft__inj_ticket {
+	weft__inj_block *block;
+	unsigned off;
+} weft__inj_ticket;
+
+/* Any thread: claims the next slot. 0; WEFT_ENOMEM when a new block was
+ * needed and could not be made; WEFT_ESHUTDOWN / WEFT_EBROKEN once the
+ * queue is closed (nothing claimed then). The claim is a seq_cst CAS: it
+ * pairs with the sleepers' check (worker.c) and with the close. From the
+ * claim on the queue is not empty; the consumer waits at the slot until
+ * weft__injector_fill stores the job, which must follow promptly. */
+int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk);
+
+/* Stores the job in a claimed slot. Release: the job's contents travel
+ * with it. After this the producer must not touch the queue: the job may
+ * already have run and its pool be gone. */
+static inline void weft__injector_fill(const weft__inj_ticket *tk, weft__job *job)
+{
+	atomic_store_explicit(&tk->block->slot[tk->off], job, memory_order_release);
+}
+
+/* claim + fill. */
 int weft__injector_push(weft__injector *q, weft__job *job);
 
-/* true when a job may be queued (seq_cst loads). */
+/* Closes the queue: later claims fail (with WEFT_EBROKEN if broken);
+ * claims made before stay queued. seq_cst. */
+void weft__injector_close(weft__injector *q, bool broken);
+
+/* true when a job may be queued, or a claimed slot is still to be filled
+ * (seq_cst loads). */
 static inline bool weft__injector_nonempty(weft__injector *q)
 {
-	return atomic_load(&q->tail) != atomic_load(&q->head);
+	return (atomic_load(&q->tail) & ~WEFT__INJ_FLAGS) != atomic_load(&q->head);
 }
 
 /* Try to become the consumer; false when another thread is. */

@@ -115,10 +115,16 @@ int weft__pool_enter(weft__pool *p)
 
 static int submit_job(weft__pool *p, weft_future *f)
 {
+	f->job.run = future_job_run;
+	weft__worker *w = weft__current_worker();
+	if (weft__likely(p->fork_gen == weft__fork_generation() && !(w && w->pool == p) &&
+	                 atomic_load_explicit(&p->nworkers, memory_order_acquire) > 0)) {
+		f->ctx = weft__context_capture();
+		return weft__pool_push_outside(p, &f->job); /* see pool.h */
+	}
 	int rc = weft__pool_enter(p);
 	if (rc)
 		return rc;
-	f->job.run = future_job_run;
 	f->ctx = weft__context_capture();
 	rc = weft__pool_push(p, &f->job);
 	weft__pool_leave(p);
@@ -181,6 +187,7 @@ static void wake_all(weft__pool *p)
 
 void weft__pool_break(weft__pool *p)
 {
+	weft__injector_close(&p->inj, true); /* before the gate flag: pool.h */
 	atomic_fetch_or(&p->gate, GATE_BROKEN);
 	gate_drain(p);
 	weft__pool_drain(p, WEFT_EBROKEN);
@@ -217,6 +224,7 @@ static int pool_shutdown(weft_executor *ex, bool wait, bool cancel_futures)
 	weft__pool *p = (weft__pool *)ex;
 	if (p->fork_gen != weft__fork_generation())
 		return WEFT_EBROKEN;
+	weft__injector_close(&p->inj, false); /* before the gate flag: pool.h */
 	atomic_fetch_or(&p->gate, GATE_SHUT);
 	gate_drain(p);
 	if (cancel_futures)

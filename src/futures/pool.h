@@ -25,7 +25,13 @@
  * Shutdown and submission meet in the gate word: submitters add GATE_ONE
  * while they queue, shutdown sets GATE_SHUT and waits for the count to
  * drain, so after that no job can appear and workers that find the queues
- * empty may exit.
+ * empty may exit. The common submission -- a future from a thread outside
+ * a pool that has a worker -- skips the gate (two RMWs per submit): the
+ * injector's tail word carries a closed flag, which shutdown and break set
+ * before their gate flags. A claim either precedes the close (and is
+ * visible to any worker that sees GATE_SHUT) or fails; the producer
+ * stores its job last, after its wakeup, so it never touches a pool that
+ * a shutdown may already have let go.
  *
  * Lifetime: the user's reference and one per running worker keep the pool;
  * the last one destroys it. Workers are joined by shutdown(wait=true);
@@ -107,6 +113,12 @@ weft__worker *weft__current_worker(void);
  * searching. The caller holds the gate. 0, or WEFT_EAGAIN / WEFT_ENOMEM
  * when the pool has no worker and none could be started. */
 int weft__pool_push(weft__pool *p, weft__job *job);
+
+/* Queues a job from a thread that is not one of p's workers, on a pool
+ * that has a worker, without entering the gate: the injector's close
+ * (shutdown and break close it before they raise their gate flags)
+ * refuses it instead. 0, WEFT_ESHUTDOWN, WEFT_EBROKEN or WEFT_ENOMEM. */
+int weft__pool_push_outside(weft__pool *p, weft__job *job);
 
 /* Enters the gate for a submission: 0, WEFT_ESHUTDOWN or WEFT_EBROKEN. */
 int weft__pool_enter(weft__pool *p);

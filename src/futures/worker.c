@@ -374,6 +374,21 @@ int weft__pool_push(weft__pool *p, weft__job *job)
 	return 0;
 }
 
+int weft__pool_push_outside(weft__pool *p, weft__job *job)
+{
+	weft__inj_ticket tk;
+	int rc = weft__injector_claim(&p->inj, &tk);
+	if (rc)
+		return rc;
+	/* Wake before the job is stored: once it is, it may run and the pool
+	 * may be shut down and freed, so the store is the last touch. A
+	 * worker woken meanwhile sees the claimed slot (the queue is not
+	 * empty) and waits for it. */
+	weft__pool_notify(p);
+	weft__injector_fill(&tk, job);
+	return 0;
+}
+
 int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable, int64_t deadline)
 {
 	int idle = 0;
@@ -437,9 +452,18 @@ void weft__pool_drain(weft__pool *p, int how)
 	 * other moves under the injector's lock (take_injector). */
 	weft__injector_lock(&p->inj);
 	weft__job *batch[BATCH];
-	for (int k; (k = weft__injector_pop(&p->inj, batch, BATCH));)
+	for (;;) {
+		int k = weft__injector_pop(&p->inj, batch, BATCH);
 		for (int i = 0; i < k; i++)
 			chain(&list, &last, batch[i]);
+		if (k)
+			continue;
+		/* The queue is closed: a producer that claimed a slot before
+		 * is about to fill it. */
+		if (!weft__injector_nonempty(&p->inj))
+			break;
+		sched_yield();
+	}
 	weft__injector_unlock(&p->inj);
 	int n = atomic_load_explicit(&p->nworkers, memory_order_acquire);
 	for (int i = 0; i < n; i++) {

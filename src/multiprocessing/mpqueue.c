@@ -24,9 +24,14 @@
  *
  * Lock order: rlock before wlock (only a reader recovering a dead writer
  * takes both). Wake-ups: put_seq/get_seq/join_seq are futex words bumped
- * after each publish/consume/finish; sleepers count themselves in
- * getters/putters/joiners. The count increment, the re-check and the bump
- * are seq_cst, so a sleeper either sees the change or is woken. */
+ * after each publish/consume/finish. A reader (writer) about to sleep sets
+ * getters (putters) to 1; the other side, after its bump, takes the flag
+ * back with an exchange and wakes every sleeper: one wake-up system call
+ * per sleep, not one per message while the sleeper is still on its way
+ * back (waking a process on another CPU can take tens of microseconds).
+ * The flag store, the re-check and the bump are seq_cst, so a sleeper
+ * either sees the change or is woken; a sleeper that returns for another
+ * reason leaves the flag set, which costs one needless wake at most. */
 #include "multiprocessing/mp.h"
 
 #include <errno.h>
@@ -58,9 +63,9 @@ struct qshm {
 	_Alignas(64) weft_mp_lock wlock;
 	_Alignas(64) weft_mp_lock rlock;
 	_Alignas(64) _Atomic uint64_t tail;
-	_Atomic uint32_t put_seq, getters;
+	_Atomic uint32_t put_seq, getters; /* getters: 1 = a reader may sleep on put_seq */
 	_Alignas(64) _Atomic uint64_t head;
-	_Atomic uint32_t get_seq, putters;
+	_Atomic uint32_t get_seq, putters; /* putters: 1 = a writer may sleep on get_seq */
 	_Alignas(64) _Atomic uint64_t unfinished;
 	_Atomic uint32_t join_seq;
 	_Atomic uint32_t w_partial, shutdown; /* shutdown: 0, 1 graceful, 2 immediate */
@@ -215,7 +220,7 @@ static void emit(weft_mp_queue *q, uint32_t kind, const void *a, size_t alen, co
 		memcpy(q->ring + off + FRAME_HDR + alen, b, blen);
 	atomic_store(&s->tail, advance(t, size, msgs));
 	atomic_fetch_add(&s->put_seq, 1);
-	if (atomic_load(&s->getters))
+	if (atomic_load(&s->getters) && atomic_exchange(&s->getters, 0))
 		weft__wake(&s->put_seq, INT32_MAX, WEFT__SHARED);
 }
 
@@ -242,11 +247,10 @@ static int wait_writable(weft_mp_queue *q, bool (*ok)(weft_mp_queue *, uint64_t)
 			continue;
 		}
 		uint32_t seq = atomic_load(&s->get_seq);
-		atomic_fetch_add(&s->putters, 1);
+		atomic_store(&s->putters, 1);
 		int rc = ok(q, arg) || atomic_load(&s->shutdown)
 		             ? 0
 		             : weft__park(&s->get_seq, seq, WEFT__SHARED, deadline);
-		atomic_fetch_sub(&s->putters, 1);
 		if (rc == WEFT_ETIMEDOUT)
 			return ok(q, arg) ? 0 : WEFT_EFULL;
 		if (rc)
@@ -392,14 +396,13 @@ static int wait_readable(weft_mp_queue *q, bool streaming, int64_t deadline)
 			continue;
 		}
 		uint32_t seq = atomic_load(&s->put_seq);
-		atomic_fetch_add(&s->getters, 1);
+		atomic_store(&s->getters, 1);
 		int rc = 0;
 		if (pos(atomic_load(&s->tail)) == pos(h) && !atomic_load(&s->shutdown)) {
 			int64_t until = streaming ? weft__now_ns() + 20 * 1000000LL : deadline;
 			rc = streaming ? weft__futex_wait(&s->put_seq, seq, WEFT__SHARED, until)
 			               : weft__park(&s->put_seq, seq, WEFT__SHARED, until);
 		}
-		atomic_fetch_sub(&s->getters, 1);
 		if (streaming) {
 			if (rc == WEFT_ETIMEDOUT)
 				recover_writer(q);
@@ -474,7 +477,7 @@ static int take_frame(weft_mp_queue *q, assembly *a, bool *done)
 	}
 	atomic_store(&s->head, advance(h, size, msgs));
 	atomic_fetch_add(&s->get_seq, 1);
-	if (atomic_load(&s->putters))
+	if (atomic_load(&s->putters) && atomic_exchange(&s->putters, 0))
 		weft__wake(&s->get_seq, INT32_MAX, WEFT__SHARED);
 	return 0;
 }

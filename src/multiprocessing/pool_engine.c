@@ -176,7 +176,7 @@ static void atfork_child(void)
 	if (reg_fds)
 		memset(reg_fds, 0, reg_nfds);
 	reg_head = NULL;
-	pthread_mutex_init(&reg_mu, NULL);
+	pthread_mutex_unlock(&reg_mu); /* taken in prepare by this thread (shared.c says why not init) */
 }
 
 __attribute__((constructor)) static void pool_engine_init(void)

@@ -128,8 +128,9 @@ void weft__mpe_close(weft__mpe *e, bool cancel);
 
 /* Asks the manager to cancel the item whose future is f (ops->find
  * names it): if a worker is running it, that worker is killed and
- * replaced and the item ends with WEFT_ECANCELED; if it has not started,
- * it ends so now. Does not block (f's cancel_running hook calls it under
+ * replaced and the item ends with WEFT_ECANCELED; back in the queue, it
+ * ends so now; sent to a worker but not started, it is left to run (f
+ * ends cancelled anyway). Does not block (f's cancel_running hook calls it under
  * f's lock); holds a reference to f until the manager has looked. */
 void weft__mpe_cancel_running(weft__mpe *e, weft_future *f);
 

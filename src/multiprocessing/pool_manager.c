@@ -321,6 +321,31 @@ static void on_result(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r,
 	free(m);
 }
 
+/* A batch of successful items (pool_wire.h); false when it is malformed. */
+static bool on_results(weft__mpe *e, mpe_slot *s, weft__mpu *u, const mpw_rec *r, const char *p)
+{
+	e->item_ns += ((int64_t)r->ns - e->item_ns) / 4;
+	uint64_t item = r->item;
+	for (size_t off = 0; off < r->outlen; item++) {
+		uint64_t len;
+		if (r->outlen - off < sizeof len || item >= u->n)
+			return false;
+		memcpy(&len, p + off, sizeof len);
+		off += sizeof len;
+		if (len > r->outlen - off)
+			return false;
+		if (s->run_known && s->run_seq == r->seq && s->run_item == item)
+			s->run_known = false;
+		if (!u->settled[item]) {
+			const weft_bytes out = {(void *)(p + off), len};
+			settle(u, item, 0, NULL, &out);
+			s->witems--;
+		}
+		off += len;
+	}
+	return true;
+}
+
 /* Applies the records of one reply; false when it is malformed. */
 static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 {
@@ -360,6 +385,10 @@ static bool handle_reply(weft__mpe *e, mpe_slot *s, const char *p, size_t len)
 			if (!u || r.item >= u->n)
 				return false;
 			on_result(e, s, u, &r, msg, outp);
+			break;
+		case MPW_RESULTS:
+			if (!u || r.msglen || !on_results(e, s, u, &r, outp))
+				return false;
 			break;
 		default:
 			return false;
@@ -501,9 +530,11 @@ static void on_death(weft__mpe *e, int idx, weft_bytes *m)
  * ---------------------------------------------------------------------------------------- */
 
 /* Ends f's item: a worker running it is killed (on_death ends the item
- * with WEFT_ECANCELED and replaces the worker); an item not started yet,
- * in a window or back in the queue, ends now (a worker that still gets to
- * it runs it for nothing: its result finds the item settled). f's
+ * with WEFT_ECANCELED and replaces the worker); an item back in the queue
+ * ends now. An item sent to a worker that has not started it is left to
+ * run: the worker will reply for it, and a unit must stay in the window
+ * until it has (a reply for a unit no longer there reads as nonsense);
+ * f ends cancelled when that reply comes, whatever it says. f's
  * reference keeps its address from being reused, so a unit holding f is
  * the one the request is about. */
 static void cancel_one(weft__mpe *e, weft_future *f)
@@ -525,10 +556,6 @@ static void cancel_one(weft__mpe *e, weft_future *f)
 				s->cancel_seq = s->seq_head + k;
 				s->cancel_item = i;
 				kill_worker(s);
-			} else {
-				settle(u, i, WEFT_ECANCELED, NULL, NULL);
-				s->witems--;
-				pop_done(s);
 			}
 			return;
 		}

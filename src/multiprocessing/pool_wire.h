@@ -12,9 +12,12 @@
  * its message (msglen bytes) and output (outlen bytes). A worker sends
  * MPW_READY (or MPW_INITFAIL) once after its initializer, MPW_START before
  * an item of a timed unit (so the manager knows when its clock starts),
- * and MPW_RESULT after every item it ran. Records of several items and
- * units share a message while the worker has more requests waiting, for
- * up to FLUSH_NS.
+ * and MPW_RESULT after every item it ran. Successful items of a unit of
+ * several items that follow one another go into one MPW_RESULTS record
+ * instead: {seq, item = the first one, ns, outlen = the body's size} and
+ * a body of {u64 length, the output} per item (16 bytes of framing per
+ * item instead of 32). Records of several items and units share a message
+ * while the worker has more requests waiting, for up to FLUSH_NS.
  */
 #ifndef WEFT_MP_POOL_WIRE_H
 #define WEFT_MP_POOL_WIRE_H
@@ -33,7 +36,7 @@ typedef struct mpw_req {
 	uint64_t nitems;
 } mpw_req;
 
-enum { MPW_READY = 1, MPW_INITFAIL = 2, MPW_START = 3, MPW_RESULT = 4 };
+enum { MPW_READY = 1, MPW_INITFAIL = 2, MPW_START = 3, MPW_RESULT = 4, MPW_RESULTS = 5 };
 
 typedef struct mpw_rec {
 	uint32_t type;

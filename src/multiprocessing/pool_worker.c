@@ -28,6 +28,11 @@ typedef struct rbuf {
 	size_t len, cap;
 	size_t whole;     /* bytes of complete records (len, between records) */
 	uint64_t sent_ns; /* when it was last sent */
+	/* The MPW_RESULTS record still open at the end, if batch_at < len:
+	 * its header is at batch_at, the next item it takes is batch_next. */
+	size_t batch_at;
+	uint32_t batch_seq;
+	uint64_t batch_next;
 } rbuf;
 
 /* For the crash handler. */
@@ -73,6 +78,30 @@ static void record(rbuf *b, uint32_t type, uint32_t seq, uint64_t item, int code
 	if (out)
 		put(b, out->data, out->len);
 	b->whole = b->len;
+	b->batch_at = SIZE_MAX; /* a batch continues only right behind itself */
+}
+
+/* A successful item of a unit of several: appended to the open batch when
+ * it is the next item of the same unit, else a new batch begins. */
+static void record_ok(rbuf *b, uint32_t seq, uint64_t item, const weft_bytes *out, uint64_t ns)
+{
+	if (b->batch_at >= b->len || b->batch_seq != seq || b->batch_next != item) {
+		mpw_rec r = {MPW_RESULTS, seq, (uint32_t)item, 0, 0, 0, 0};
+		b->batch_at = b->len;
+		b->batch_seq = seq;
+		put(b, &r, sizeof r);
+	}
+	uint64_t len = out->len;
+	put(b, &len, sizeof len);
+	put(b, out->data, out->len);
+	/* Complete again: the header covers the new item. */
+	mpw_rec r;
+	memcpy(&r, b->p + b->batch_at, sizeof r);
+	r.outlen = b->len - b->batch_at - sizeof r;
+	r.ns = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	memcpy(b->p + b->batch_at, &r, sizeof r);
+	b->batch_next = item + 1;
+	b->whole = b->len;
 }
 
 static uint64_t now_ns(void)
@@ -90,6 +119,7 @@ static void flush(weft_connection *c, rbuf *b, uint64_t now)
 	if (weft_connection_send_bytes(c, b->p, b->len, WEFT_FOREVER))
 		finish(0); /* the manager is gone */
 	b->len = b->whole = 0;
+	b->batch_at = SIZE_MAX;
 }
 
 /* A fatal signal in a task: report what is finished, then die of it (the
@@ -144,7 +174,7 @@ static uint64_t sample(sampler *sm)
 /* Runs one item with a failure record of its own, as a process target;
  * returns the clock if it was read. */
 static uint64_t run_item(rbuf *b, mpw_progress *pg, sampler *sm, weft__failure *f, const weft_task *t,
-                         uint32_t seq, uint64_t i, const void *in, size_t len)
+                         uint32_t seq, uint64_t i, const void *in, size_t len, bool batch)
 {
 	weft_bytes out = {0};
 	atomic_store_explicit(&pg->seq, seq, memory_order_relaxed);
@@ -156,7 +186,10 @@ static uint64_t run_item(rbuf *b, mpw_progress *pg, sampler *sm, weft__failure *
 	int code = f->code ? f->code : rc < 0 ? rc : 0;
 	if (code)
 		weft_bytes_free(&out);
-	record(b, MPW_RESULT, seq, i, code, code ? f->msg : NULL, &out, sm->per);
+	if (batch && !code)
+		record_ok(b, seq, i, &out, sm->per);
+	else
+		record(b, MPW_RESULT, seq, i, code, code ? f->msg : NULL, &out, sm->per);
 	weft_bytes_free(&out);
 	if (f->code)
 		weft__failure_clear(f); /* the next item starts clean */
@@ -190,7 +223,8 @@ static size_t run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, sampler *s
 				record(b, MPW_START, h.seq, i, 0, NULL, NULL, 0);
 				flush(c, b, now_ns());
 			}
-			uint64_t now = run_item(b, pg, sm, &f, t, h.seq, i, msg + off, n);
+			uint64_t now = run_item(b, pg, sm, &f, t, h.seq, i, msg + off, n,
+			                        h.nitems > 1 && !(h.flags & MPW_TIMED));
 			if (now && now - b->sent_ns >= FLUSH_NS)
 				flush(c, b, now);
 		}
@@ -212,7 +246,7 @@ _Noreturn void weft__mpw_main(const weft__mpw_cfg *cfg)
 {
 	weft_connection *c = cfg->conn;
 	pthread_sigmask(SIG_SETMASK, cfg->mask, NULL); /* the manager blocks all */
-	rbuf b = {0};
+	rbuf b = {.batch_at = SIZE_MAX};
 	if (cfg->initializer) {
 		weft__failure f;
 		weft__failure *prev = weft__failure_enter(&f);

@@ -44,8 +44,8 @@ static void atfork_parent(void)
 }
 static void atfork_child(void)
 {
-	pthread_mutex_init(&reg_mu, NULL);
-	reg_head = NULL; /* the parent's children; their handles stay readable */
+	pthread_mutex_unlock(&reg_mu); /* taken in prepare by this thread (shared.c says why not init) */
+	reg_head = NULL;               /* the parent's children; their handles stay readable */
 	parent_handle = NULL;
 	atomic_store(&child_counter, 0);
 }
@@ -105,14 +105,14 @@ static bool reap(weft_process *p)
 		int st;
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
 		if (r == p->pid || (r < 0 && errno == ECHILD)) {
-			if (r < 0)
+			if (r < 0) {
 				p->exitcode = 255; /* reaped behind our back: unknown */
-			else if (WIFSIGNALED(st))
+			} else if (WIFSIGNALED(st)) {
 				p->exitcode = -WTERMSIG(st);
-			if (r > 0 && WIFSIGNALED(st))
 				weft__shm_reap_dead(p->pid);
-			else
+			} else {
 				p->exitcode = WEXITSTATUS(st);
+			}
 			atomic_store_explicit(&p->done, true, memory_order_release);
 			if (p->listed) {
 				if (p->prev)
@@ -190,11 +190,20 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		rc = weft__mp_spawn(d, &pid);
 	} else {
 		fflush(NULL); /* else the child's exit would repeat buffered output */
+		/* terminate() must end the child, as after spawn's exec,
+		 * whatever handler the parent installed for SIGTERM: the child
+		 * resets it. SIGTERM stays blocked from before the fork until
+		 * then, or a terminate() right after the start would run the
+		 * parent's handler in the child (a test harness's handler, for
+		 * one, signals its whole process group). */
+		sigset_t term, old;
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &term, &old);
 		pid = fork();
 		if (pid == 0) {
-			/* terminate() must end the child, as after spawn's exec,
-			 * whatever handler the parent installed for SIGTERM. */
 			signal(SIGTERM, SIG_DFL);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			weft__mp_become_child(d);
 			if (d->child_setup)
 				d->child_setup(d->setup_ctx);
@@ -202,6 +211,7 @@ int weft__mp_start(weft_process **out, const mp_child_desc *d, weft_start_method
 		}
 		if (pid < 0)
 			rc = -errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	if (rc) {
 		free(p->name);

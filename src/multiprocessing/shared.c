@@ -7,7 +7,7 @@
  * Generated names start with "weft-<creator pid>-": when a child process
  * dies of a signal, the parent that reaps it unlinks the blocks it created
  * and left (weft__shm_reap_dead), since nobody else owns them.
- * Lock order: owned_mu is a leaf; atfork resets it in the child. */
+ * Lock order: owned_mu is a leaf; held across fork, released in the child. */
 #include "multiprocessing/mp.h"
 
 #include <dirent.h>
@@ -51,7 +51,10 @@ static void atfork_parent(void)
 }
 static void atfork_child(void)
 {
-	pthread_mutex_init(&owned_mu, NULL);
+	/* Unlocked, not re-initialized: this thread took it in prepare (and
+	 * a re-initialized mutex still looks held to ThreadSanitizer, which
+	 * then sees lock-order cycles between the atfork handlers). */
+	pthread_mutex_unlock(&owned_mu);
 	owned = NULL; /* the parent's blocks: not ours to clean (leaked copies) */
 }
 

@@ -157,7 +157,9 @@ static int check_call(weft_queue *q, double timeout, int64_t *deadline)
 {
 	if (!q || !weft__timeout_valid(timeout))
 		return WEFT_EINVAL;
-	if (timeout == 0)
+	if (timeout == WEFT_FOREVER) /* the common blocking call: no clock */
+		*deadline = WEFT__NO_DEADLINE;
+	else if (timeout == 0)
 		*deadline = 0;
 	else
 		weft__deadline(timeout, deadline);

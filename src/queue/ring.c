@@ -31,12 +31,27 @@
 
 enum { T_OK = 1, T_FULL = 0, T_EMPTY = 0, T_BUSY = -1, T_SHUT = -2 };
 
-/* A blocked caller spins (CPU pause) this many rounds before it parks.
- * Yielding instead looked good on a quiet machine, but sched_yield hands
- * the CPU to whatever else is runnable, for a whole time slice: next to a
- * CPU-bound process, 8 yields before parking collapsed to 1-3 M items/s
- * (2 producers, 2 consumers), where spinning then parking held 22-34. */
-enum { SPINS_BEFORE_PARK = 10, PAUSES_PER_SPIN = 16 };
+/* A blocked caller waits in three steps, cheapest first:
+ *  1. spin: SPINS_BEFORE_YIELD rounds of PAUSES_PER_SPIN `pause`s (about
+ *     0.6 us here), for a peer running on another CPU that is about to
+ *     make room or bring an item;
+ *  2. yield: up to YIELDS_BEFORE_PARK sched_yield calls. With more threads
+ *     than CPUs the peer it waits for is often runnable on this very CPU;
+ *     a yield hands the CPU over without the futex wait and wake pair that
+ *     parking costs both sides (2 producers + 2 consumers on 2 CPUs: about
+ *     1.3x the items per second of spinning then parking);
+ *  3. park on the waitlist until woken.
+ * A yield also hands the CPU to unrelated CPU-bound processes, each for a
+ * whole time slice (milliseconds, against 5-50 us when the peer runs);
+ * that made an earlier always-yield version collapse to 1-3 M items/s next
+ * to a busy loop. So a yield that took longer than SLOW_YIELD_NS bans
+ * yielding for this thread for YIELD_BAN_NS: it then spins and parks. */
+enum { SPINS_BEFORE_YIELD = 2, PAUSES_PER_SPIN = 16, YIELDS_BEFORE_PARK = 8 };
+#define SLOW_YIELD_NS INT64_C(200000)   /* 200 us */
+#define YIELD_BAN_NS  INT64_C(50000000) /* 50 ms */
+
+/* Until when this thread parks instead of yielding (weft__now_ns time). */
+static _Thread_local int64_t yield_banned_until;
 
 /* A peer between claiming a cell and finishing with it: spin, and only
  * after a while yield (it may be preempted on this very CPU). */
@@ -46,6 +61,20 @@ static void spin(void)
 {
 	for (int i = 0; i < PAUSES_PER_SPIN; i++)
 		weft__cpu_relax();
+}
+
+/* Step 2 of the wait: yields once if this thread may, and the deadline
+ * has not passed. Returns false when the caller should park now. */
+static bool yield_once(int64_t deadline)
+{
+	int64_t t0 = weft__now_ns();
+	if (t0 < yield_banned_until || t0 >= deadline) /* no deadline: INT64_MAX */
+		return false;
+	sched_yield();
+	int64_t t1 = weft__now_ns();
+	if (t1 - t0 > SLOW_YIELD_NS)
+		yield_banned_until = t1 + YIELD_BAN_NS;
+	return true;
 }
 
 static inline uint64_t slot(const weft__ring *r, uint64_t pos)
@@ -83,7 +112,7 @@ size_t weft__ring_size(const weft__ring *r)
 	return t > h ? (t - h > r->cap ? r->cap : (size_t)(t - h)) : 0;
 }
 
-static int try_put(weft__ring *r, void *item)
+static inline __attribute__((always_inline)) int try_put(weft__ring *r, void *item)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	for (;;) {
@@ -116,7 +145,7 @@ static int try_put(weft__ring *r, void *item)
 	}
 }
 
-static int try_get(weft__ring *r, void **item)
+static inline __attribute__((always_inline)) int try_get(weft__ring *r, void **item)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	for (;;) {
@@ -165,15 +194,19 @@ static bool can_put(weft__ring *r)
 	return (t & WEFT__RING_SHUT) || t - atomic_load(&r->head) < r->cap;
 }
 
-/* After progress for the other side: wakes one of its sleepers, if any. */
-static void notify(weft_queue *q, weft__waitlist *l)
+static __attribute__((noinline)) void wake_one(weft_queue *q, weft__waitlist *l)
 {
-	if (weft__likely(atomic_load(&l->count) == 0))
-		return;
 	pthread_mutex_lock(&q->mu);
 	weft__waiter *w = weft__wl_signal(l);
 	pthread_mutex_unlock(&q->mu);
 	weft__wl_wake(w);
+}
+
+/* After progress for the other side: wakes one of its sleepers, if any. */
+static inline void notify(weft_queue *q, weft__waitlist *l)
+{
+	if (weft__unlikely(atomic_load(&l->count) != 0))
+		wake_one(q, l);
 }
 
 /* Parks on l until signaled or can() holds. Returns 1 when signaled (the
@@ -203,7 +236,7 @@ static void drop(weft_queue *q, void *item)
 	weft__queue_count_dropped(q, 1);
 }
 
-/* One put or get: the fast path, then yielding, then parking. Inlined into
+/* One put or get: the fast path, then spinning, yielding, parking. Inlined into
  * both callers, so `put` is a constant there. */
 static inline __attribute__((always_inline)) int ring_call(weft_queue *q, void **item, int64_t deadline,
                                                            bool nowait, bool put)
@@ -241,10 +274,16 @@ static inline __attribute__((always_inline)) int ring_call(weft_queue *q, void *
 			rc = put ? WEFT_EFULL : WEFT_EEMPTY;
 			break;
 		}
-		if (spins < SPINS_BEFORE_PARK) {
+		if (spins < SPINS_BEFORE_YIELD) {
 			spins++;
 			spin();
 			continue;
+		}
+		if (spins < SPINS_BEFORE_YIELD + YIELDS_BEFORE_PARK) {
+			spins++;
+			if (yield_once(deadline))
+				continue;
+			spins = SPINS_BEFORE_YIELD + YIELDS_BEFORE_PARK;
 		}
 		rc = park(q, mine, can, deadline);
 		if (rc < 0) {
@@ -258,14 +297,37 @@ static inline __attribute__((always_inline)) int ring_call(weft_queue *q, void *
 	return rc;
 }
 
-int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
+static __attribute__((noinline)) int ring_get_slow(weft_queue *q, void **item, int64_t deadline, bool nowait)
 {
 	return ring_call(q, item, deadline, nowait, false);
 }
 
-int weft__ring_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
+static __attribute__((noinline)) int ring_put_slow(weft_queue *q, void *item, int64_t deadline, bool nowait)
 {
 	return ring_call(q, &item, deadline, nowait, true);
+}
+
+/* The public entry points try once inline and leave everything else
+ * (retries, waiting, shutdown, dropping) to the slow paths: the common
+ * call then needs no stack frame to speak of. */
+int weft__ring_get(weft_queue *q, void **item, int64_t deadline, bool nowait)
+{
+	if (weft__likely(try_get(&q->ring, item) == T_OK)) {
+		notify(q, &q->putters);
+		if (weft__likely(atomic_load_explicit(&q->state, memory_order_relaxed) != WEFT__Q_IMMEDIATE))
+			return 0;
+		drop(q, *item);
+	}
+	return ring_get_slow(q, item, deadline, nowait);
+}
+
+int weft__ring_put(weft_queue *q, void *item, int64_t deadline, bool nowait)
+{
+	if (weft__likely(try_put(&q->ring, item) == T_OK)) {
+		notify(q, &q->getters);
+		return 0;
+	}
+	return ring_put_slow(q, item, deadline, nowait);
 }
 
 uint64_t weft__ring_shutdown(weft_queue *q, bool drop_items)

@@ -831,6 +831,67 @@ START_TEST(concurrent_shutdowns_both_wait)
 }
 END_TEST
 
+struct submit_race {
+	weft_executor *ex;
+	tevent go;
+	int ok, refused;
+	weft_future *fs[4000];
+};
+
+static void *submit_until_refused(void *arg)
+{
+	struct submit_race *r = arg;
+	tevent_wait(&r->go, 30);
+	for (int i = 0; i < 4000; i++) {
+		int rc = weft_executor_submit(r->ex, &r->fs[r->ok], square, P(i));
+		if (rc == WEFT_ESHUTDOWN) {
+			r->refused++;
+			continue;
+		}
+		ck_assert_int_eq(rc, 0);
+		r->ok++;
+	}
+	return NULL;
+}
+
+START_TEST(submits_racing_a_shutdown)
+{
+	/* Submissions from other threads while the pool shuts down: each is
+	 * refused, or its future ends (run, or cancelled with
+	 * cancel_futures) -- none is left pending once shutdown(wait)
+	 * returned. */
+	for (int round = 0; round < 8; round++) {
+		weft_executor *ex;
+		wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 2}));
+		weft_future *f0;
+		wt_ok(weft_executor_submit(ex, &f0, square, P(1))); /* a worker exists */
+		static struct submit_race r[2];
+		wt_thread *t[2];
+		for (int i = 0; i < 2; i++) {
+			memset(&r[i], 0, sizeof r[i]);
+			r[i].ex = ex;
+			pthread_mutex_init(&r[i].go.mu, NULL);
+			pthread_cond_init(&r[i].go.cv, NULL);
+			t[i] = wt_spawn(submit_until_refused, &r[i]);
+			tevent_set(&r[i].go);
+		}
+		sched_yield();
+		wt_ok(weft_executor_shutdown(ex, true, round % 2 == 1));
+		for (int i = 0; i < 2; i++) {
+			wt_join(t[i]);
+			for (int k = 0; k < r[i].ok; k++) {
+				ck_assert(weft_future_done(r[i].fs[k]));
+				weft_future_release(r[i].fs[k]);
+			}
+			ck_assert_int_eq(r[i].ok + r[i].refused, 4000);
+		}
+		ck_assert(weft_future_done(f0));
+		weft_future_release(f0);
+		weft_executor_free(ex);
+	}
+}
+END_TEST
+
 /* ---- nested submissions, cancelling running calls, contexts ---- */
 
 static void *nested(void *arg)
@@ -1289,6 +1350,7 @@ int main(void)
 	tcase_add_test(tc, shutdown_from_a_callback_does_not_deadlock);
 	tcase_add_test(tc, free_from_inside_a_call);
 	tcase_add_test(tc, concurrent_shutdowns_both_wait);
+	tcase_add_test(tc, submits_racing_a_shutdown);
 	tcase_add_test(tc, submit_from_inside_a_call);
 	tcase_add_test(tc, cancel_running_call);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);

@@ -102,6 +102,58 @@ START_TEST(injector_block_change)
 }
 END_TEST
 
+START_TEST(injector_close)
+{
+	/* A claim made before the close stays queued (and keeps the queue
+	 * non-empty until it is filled); claims after it fail. */
+	weft__injector q;
+	wt_ok(weft__injector_init(&q));
+	wt_ok(weft__injector_push(&q, &jobs[0]));
+	weft__inj_ticket tk;
+	wt_ok(weft__injector_claim(&q, &tk));
+	weft__injector_close(&q, false);
+	wt_rc(weft__injector_push(&q, &jobs[2]), WEFT_ESHUTDOWN);
+	wt_rc(weft__injector_claim(&q, &tk), WEFT_ESHUTDOWN);
+	weft__injector_lock(&q);
+	ck_assert_ptr_eq(pop1(&q), &jobs[0]);
+	ck_assert_ptr_null(pop1(&q));
+	ck_assert(weft__injector_nonempty(&q)); /* the claimed slot */
+	weft__injector_fill(&tk, &jobs[1]);
+	ck_assert_ptr_eq(pop1(&q), &jobs[1]);
+	ck_assert_ptr_null(pop1(&q));
+	weft__injector_unlock(&q);
+	ck_assert(!weft__injector_nonempty(&q));
+	weft__injector_close(&q, true); /* broken wins over shut */
+	wt_rc(weft__injector_push(&q, &jobs[2]), WEFT_EBROKEN);
+	weft__injector_destroy(&q);
+}
+END_TEST
+
+START_TEST(injector_close_while_a_block_is_linked)
+{
+	/* The close lands while the producer of a block's last slot is
+	 * linking the next one: the flag survives its step past the marker. */
+	weft__injector q;
+	wt_ok(weft__injector_init(&q));
+	static weft__job many[WEFT__INJ_SLOTS];
+	for (int i = 0; i < WEFT__INJ_SLOTS - 1; i++)
+		wt_ok(weft__injector_push(&q, &many[i]));
+	weft__inj_ticket tk;
+	wt_ok(weft__injector_claim(&q, &tk)); /* the last slot: links a block */
+	weft__injector_close(&q, false);
+	ck_assert(atomic_load(&q.tail) & WEFT__INJ_CLOSED);
+	ck_assert_uint_eq(atomic_load(&q.tail) & ~WEFT__INJ_FLAGS, WEFT__INJ_LAP);
+	wt_rc(weft__injector_push(&q, &jobs[0]), WEFT_ESHUTDOWN);
+	weft__injector_fill(&tk, &many[WEFT__INJ_SLOTS - 1]);
+	weft__injector_lock(&q);
+	weft__job *out[WEFT__INJ_SLOTS + 1];
+	ck_assert_int_eq(weft__injector_pop(&q, out, WEFT__INJ_SLOTS + 1), WEFT__INJ_SLOTS);
+	weft__injector_unlock(&q);
+	ck_assert(!weft__injector_nonempty(&q));
+	weft__injector_destroy(&q);
+}
+END_TEST
+
 struct producer {
 	weft__injector *q;
 	weft__job *mine;
@@ -238,6 +290,8 @@ int main(void)
 	tcase_add_test(tc, injector_fifo_and_empty);
 	tcase_add_test(tc, injector_block_change);
 	tcase_add_test(tc, injector_producer_midway);
+	tcase_add_test(tc, injector_close);
+	tcase_add_test(tc, injector_close_while_a_block_is_linked);
 	tcase_add_test(tc, injector_many_producers);
 	tcase_add_test(tc, deque_owner_and_thief);
 	tcase_add_test(tc, deque_races_take_each_job_once);

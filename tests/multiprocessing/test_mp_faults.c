@@ -132,8 +132,6 @@ END_TEST
  * then either starts or reports it; either way nothing is left over). */
 START_TEST(pool_new_enomem)
 {
-	if (!MPT_FORK_OK)
-		return;
 	int fds = wt_open_fds();
 	/* First the calling thread's allocations, then every thread's (the
 	 * manager starts the workers): a worker that could not be started
@@ -171,8 +169,6 @@ END_TEST
 
 START_TEST(ppexec_new_enomem)
 {
-	if (!MPT_FORK_OK)
-		return;
 	int fds = wt_open_fds();
 	for (int skip = 0;; skip++) {
 		ck_assert_int_lt(skip, MAX_STEPS);
@@ -196,8 +192,6 @@ END_TEST
  * result {NULL, 0}, and the pool goes on serving. */
 START_TEST(map_enomem)
 {
-	if (!MPT_FORK_OK)
-		return;
 	enum { N = 40 };
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2}));
@@ -252,8 +246,6 @@ END_TEST
 /* No thread for the manager: EAGAIN, the forked processes are gone. */
 START_TEST(threads_eagain)
 {
-	if (!MPT_FORK_OK)
-		return;
 	int fds = wt_open_fds();
 	weft_pool *p = NULL;
 	wt_fault_arm(WT_FAULT_THREAD, 0, -1);

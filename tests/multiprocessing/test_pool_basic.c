@@ -41,8 +41,6 @@ static long long_of(const weft_bytes *b)
 
 START_TEST(apply)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	int fds = wt_open_fds();
 	weft_pool *p = new_pool(2);
@@ -66,8 +64,6 @@ END_TEST
 
 START_TEST(map_and_chunksize)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(2);
 	enum { N = 100 };
@@ -111,8 +107,6 @@ static weft_bytes *pow_args(size_t n)
 
 START_TEST(starmap)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(2);
 	enum { N = 20 };
@@ -210,8 +204,6 @@ static void on_results(const weft_bytes *r, size_t n, void *arg)
 
 START_TEST(async_and_callbacks)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(2);
 	cb_state s = {0};
@@ -277,8 +269,6 @@ END_TEST
 
 START_TEST(async_timeout)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(1);
 	weft_future *f;
@@ -300,8 +290,6 @@ END_TEST
 
 START_TEST(imap_ordered_and_unordered)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(2);
 	enum { N = 50 };
@@ -371,8 +359,6 @@ static int t_unregistered(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(bad_arguments)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_rc(weft_pool_new(NULL, NULL), WEFT_EINVAL);
@@ -420,8 +406,6 @@ END_TEST
 
 START_TEST(close_join_terminate)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	/* close then join: queued calls finish first */
 	weft_pool *p = new_pool(2);
@@ -471,8 +455,6 @@ END_TEST
 
 START_TEST(worker_lifetime)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 3, .maxtasksperchild = 10}));
@@ -505,8 +487,6 @@ END_TEST
 
 START_TEST(initializer_runs_in_each)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 3, .initializer = init_count}));
@@ -534,8 +514,6 @@ WEFT_TASK(t_nested_pool, t_nested_pool)
 
 START_TEST(nested_pool_refused)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(1);
 	weft_bytes out = {0};
@@ -551,8 +529,6 @@ END_TEST
 /* join with a timeout; a pool in a forked child is not the child's. */
 START_TEST(join_timeout_and_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(1);
 	long x = 3;
@@ -588,8 +564,6 @@ END_TEST
  * call itself goes on. */
 START_TEST(cancel_scope)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p = new_pool(1);
 	weft_cancel *tok;

@@ -73,24 +73,18 @@ static void apply_crash(weft_task_fn crash, int sig)
 
 START_TEST(crash_segv)
 {
-	if (!MPT_FORK_OK)
-		return;
 	apply_crash(t_segv, MPT_CRASH_SIG);
 }
 END_TEST
 
 START_TEST(crash_abort)
 {
-	if (!MPT_FORK_OK)
-		return;
 	apply_crash(t_abort, SIGABRT);
 }
 END_TEST
 
 START_TEST(crash_sigkill)
 {
-	if (!MPT_FORK_OK)
-		return;
 	apply_crash(t_killself, SIGKILL);
 }
 END_TEST
@@ -129,32 +123,24 @@ static void map_crash(weft_task_fn fn, int sig, size_t chunksize)
 
 START_TEST(map_crash_chunked)
 {
-	if (!MPT_FORK_OK)
-		return;
 	map_crash(t_crash_on_3, MPT_CRASH_SIG, 5);
 }
 END_TEST
 
 START_TEST(map_sigkill_chunked)
 {
-	if (!MPT_FORK_OK)
-		return;
 	map_crash(t_kill_on_3, SIGKILL, 5);
 }
 END_TEST
 
 START_TEST(map_crash_single)
 {
-	if (!MPT_FORK_OK)
-		return;
 	map_crash(t_crash_on_3, MPT_CRASH_SIG, 1);
 }
 END_TEST
 
 START_TEST(per_call_timeout)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2}));
@@ -202,8 +188,6 @@ END_TEST
 
 START_TEST(pool_task_timeout_option)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 1, .task_timeout = 0.2}));
@@ -222,8 +206,6 @@ END_TEST
 
 START_TEST(initializer_fails_once)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2, .initializer = init_fail, .initarg = "x"}));
@@ -250,8 +232,6 @@ static int init_crash(void *arg)
 /* An initializer that crashes: a few tries, then the pool is broken. */
 START_TEST(initializer_crashes)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2, .initializer = init_crash}));
@@ -268,8 +248,6 @@ END_TEST
 /* A worker killed from outside while idle is replaced; nothing fails. */
 START_TEST(idle_worker_killed)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2}));

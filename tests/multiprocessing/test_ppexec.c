@@ -24,8 +24,6 @@ static weft_future *submit_long(weft_executor *ex, weft_task_fn fn, long x)
 
 START_TEST(submit_and_result)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	int fds = wt_open_fds();
 	weft_executor *ex = new_pool(2);
@@ -57,8 +55,6 @@ END_TEST
 
 START_TEST(map_and_chunksize)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(2);
 	enum { N = 40 };
@@ -96,8 +92,6 @@ END_TEST
 
 START_TEST(failure_message)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(1);
 	weft_future *f = submit_long(ex, t_fail, 123);
@@ -161,8 +155,6 @@ END_TEST
 
 START_TEST(shutdown_rules)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(2);
 	weft_future *f = submit_long(ex, t_square, 3);
@@ -196,8 +188,6 @@ END_TEST
 
 START_TEST(cancel_futures)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(1);
 	enum { N = 12 };
@@ -225,8 +215,6 @@ END_TEST
 
 START_TEST(saturation)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(2);
 	enum { N = 30 };
@@ -262,8 +250,6 @@ static pid_t pid_of(weft_executor *ex)
 
 START_TEST(max_tasks_per_child)
 {
-	if (!MPT_FORK_OK)
-		return;
 	weft_executor *ex;
 	wt_ok(weft_process_pool_new(&ex,
 	                            &(weft_process_pool_opts){.max_workers = 1, .max_tasks_per_child = 3}));
@@ -288,8 +274,6 @@ END_TEST
 
 START_TEST(initializer)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex;
 	wt_ok(weft_process_pool_new(&ex,
@@ -308,8 +292,6 @@ END_TEST
 
 START_TEST(initializer_fails)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex;
 	wt_ok(weft_process_pool_new(
@@ -372,24 +354,18 @@ static void crash_case(weft_task_fn crash, int sig)
 
 START_TEST(crash_segv)
 {
-	if (!MPT_FORK_OK)
-		return;
 	crash_case(t_segv, MPT_CRASH_SIG);
 }
 END_TEST
 
 START_TEST(crash_abort)
 {
-	if (!MPT_FORK_OK)
-		return;
 	crash_case(t_abort, SIGABRT);
 }
 END_TEST
 
 START_TEST(crash_sigkill)
 {
-	if (!MPT_FORK_OK)
-		return;
 	crash_case(t_killself, SIGKILL);
 }
 END_TEST
@@ -406,8 +382,6 @@ WEFT_TASK(t_crash_on_2, t_crash_on_2)
 
 START_TEST(crash_in_chunk)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(1);
 	/* item 2 of a 5-item chunk crashes: 0 and 1 are done, 3 and 4 run
@@ -429,8 +403,13 @@ START_TEST(crash_in_chunk)
 	}
 	weft_bytes_free(&out);
 	weft_map_free(m);
-	/* None ran twice: the worker reported 0 and 1 before it died. */
-	ck_assert_int_eq(atomic_load(&pt->calls), 4);
+	/* None ran twice: the worker reported 0 and 1 before it died. (Under
+	 * TSan the crash is a SIGKILL, which loses finished results: they
+	 * run again.) */
+	if (MPT_CRASH_SIG == SIGSEGV)
+		ck_assert_int_eq(atomic_load(&pt->calls), 4);
+	else
+		ck_assert(atomic_load(&pt->calls) >= 4 && atomic_load(&pt->calls) <= 6);
 	pt_inputs_free(in, 5);
 	weft_executor_free(ex);
 	mpt_no_children();
@@ -439,8 +418,6 @@ END_TEST
 
 START_TEST(task_timeout)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex;
 	wt_ok(weft_process_pool_new(&ex, &(weft_process_pool_opts){.max_workers = 2, .task_timeout = 0.3}));
@@ -470,12 +447,11 @@ END_TEST
 
 /* Beyond Python: cancel_running kills the worker running the call and
  * replaces it; the future ends cancelled, the other calls are unaffected
- * and the pool goes on serving. A call that has not started yet (queued
- * behind the running one on the same worker) ends cancelled at once. */
+ * and the pool goes on serving. A call sent to a worker but not started
+ * (queued behind the running one) ends cancelled once the worker got to
+ * it, and that worker is not replaced. */
 START_TEST(cancel_running)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(1);
 	pid_t before = pid_of(ex);
@@ -495,15 +471,18 @@ START_TEST(cancel_running)
 	weft_future_release(hung);
 	weft_future_release(next);
 	/* Running (sent to the worker) but not started: cancelled as well. */
+	pid_t worker = pid_of(ex);
 	weft_future *first = submit_long(ex, t_gated, 5);
 	wt_ok(weft_sem_acquire(&pt->started, 30));
 	weft_future *queued = submit_long(ex, t_square, 6);
 	while (!weft_future_running(queued) && !weft_future_done(queued))
 		wt_rc(weft_future_result(queued, 0.01, NULL), WEFT_ETIMEDOUT);
 	wt_ok(weft_future_cancel_running(queued));
-	wt_rc(weft_future_result(queued, 30, NULL), WEFT_ECANCELED);
 	weft_event_set(&pt->gate);
+	wt_rc(weft_future_result(queued, 30, NULL), WEFT_ECANCELED);
+	ck_assert(weft_future_cancelled(queued));
 	ck_assert_int_eq(pt_result_long(first), 25);
+	ck_assert_int_eq(pid_of(ex), worker);
 	weft_future_release(first);
 	weft_future_release(queued);
 	weft_executor_free(ex);
@@ -519,8 +498,6 @@ static int count_cb(weft_future *f, void *arg)
 
 START_TEST(callbacks_wait_as_completed)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(2);
 	enum { N = 16 };
@@ -548,8 +525,6 @@ END_TEST
 
 START_TEST(map_timeout)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(2);
 	weft_bytes *in = pt_inputs(4);
@@ -568,8 +543,6 @@ END_TEST
 
 START_TEST(forked_child_is_broken)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	weft_executor *ex = new_pool(1);
 	weft_future *f = submit_long(ex, t_square, 2);
@@ -594,8 +567,6 @@ END_TEST
  * executors at interpreter exit). */
 START_TEST(exit_drains)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pt_setup();
 	fflush(NULL);
 	pid_t pid = fork();

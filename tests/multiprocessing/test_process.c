@@ -127,8 +127,6 @@ static void run_exitcodes(weft_start_method m)
 
 START_TEST(exitcodes_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_exitcodes(WEFT_START_FORK);
 }
 END_TEST
@@ -176,8 +174,6 @@ static void run_names(weft_start_method m)
 
 START_TEST(names_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_names(WEFT_START_FORK);
 }
 END_TEST
@@ -242,9 +238,33 @@ static void run_terminate(weft_start_method m)
 
 START_TEST(terminate_kill_fork)
 {
-	if (!MPT_FORK_OK)
-		return;
 	run_terminate(WEFT_START_FORK);
+}
+END_TEST
+
+static void ignore_term(int sig)
+{
+	(void)sig;
+}
+
+/* terminate() right after a fork start ends the child even when the parent
+ * handles SIGTERM itself: the child must never run the parent's handler
+ * (which here would let it live on). */
+START_TEST(terminate_right_after_fork)
+{
+	struct sigaction sa = {.sa_handler = ignore_term}, old;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGTERM, &sa, &old), 0);
+	for (int i = 0; i < 20; i++) {
+		int w;
+		weft_process *p = start_blocked(WEFT_START_FORK, &w);
+		wt_ok(weft_process_terminate(p));
+		ck_assert_int_eq(exit_code_of(p), -SIGTERM);
+		weft_process_free(p);
+		close(w);
+	}
+	sigaction(SIGTERM, &old, NULL);
+	mpt_no_children();
 }
 END_TEST
 
@@ -256,7 +276,7 @@ END_TEST
 
 START_TEST(active_children_and_wait)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int fds0 = wt_open_fds();
 	size_t n = 99;
 	wt_ok(weft_process_active_children(NULL, 0, &n));
@@ -301,7 +321,7 @@ END_TEST
 /* A dropped handle: the child still runs, active_children reaps it. */
 START_TEST(free_running_child)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int w;
 	weft_process *p = start_blocked(m, &w);
 	int sentinel = weft_process_sentinel(p);
@@ -350,7 +370,7 @@ WEFT_TASK(t_exit_with_children, t_exit_with_children)
 
 START_TEST(exit_terminates_daemons)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	int fds[2];
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
 	int arg[2] = {fds[1], m};
@@ -428,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, names_fork);
 	tcase_add_test(tc, names_spawn);
 	tcase_add_test(tc, terminate_kill_fork);
+	tcase_add_test(tc, terminate_right_after_fork);
 	tcase_add_test(tc, terminate_kill_spawn);
 	tcase_add_test(tc, active_children_and_wait);
 	tcase_add_test(tc, free_running_child);

@@ -147,8 +147,7 @@ WEFT_TASK(t_attach_consume, t_attach_consume)
 
 START_TEST(stream_fork)
 {
-	if (MPT_FORK_OK)
-		run_stream(WEFT_START_FORK);
+	run_stream(WEFT_START_FORK);
 }
 END_TEST
 
@@ -190,8 +189,6 @@ static int t_sum(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(many_producers_consumers)
 {
-	if (!MPT_FORK_OK)
-		return;
 	wt_ok(weft_mp_queue_new(&g_q, &(weft_mp_queue_opts){.maxsize = 50, .buffer_size = 4096}));
 	weft_process *prod[3], *cons[2];
 	for (int i = 0; i < 2; i++)
@@ -276,8 +273,6 @@ static int t_get_until_shutdown(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(shutdown_wakes_other_process)
 {
-	if (!MPT_FORK_OK)
-		return;
 	wt_ok(weft_mp_queue_new(&g_q, NULL));
 	weft_process *p;
 	wt_ok(weft_process_start(&p, &(weft_process_opts){.target = t_get_until_shutdown}));
@@ -303,8 +298,6 @@ static int t_put_big(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(writer_dies_mid_stream)
 {
-	if (!MPT_FORK_OK)
-		return;
 	wt_ok(weft_mp_queue_new(&g_q, &(weft_mp_queue_opts){.buffer_size = 4096}));
 	weft_process *p;
 	wt_ok(weft_process_start(&p, &(weft_process_opts){.target = t_put_big}));
@@ -349,8 +342,6 @@ static int t_read_one(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(reader_recovers_dead_writer)
 {
-	if (!MPT_FORK_OK)
-		return;
 	wt_ok(weft_mp_queue_new(&g_q, &(weft_mp_queue_opts){.buffer_size = 4096}));
 	weft_process *w, *r;
 	wt_ok(weft_process_start(&w, &(weft_process_opts){.target = t_put_big_then_die}));
@@ -375,8 +366,6 @@ END_TEST
 /* A reader killed while it holds the read lock (asleep in get). */
 START_TEST(reader_dies_in_get)
 {
-	if (!MPT_FORK_OK)
-		return;
 	wt_ok(weft_mp_queue_new(&g_q, NULL));
 	weft_process *r;
 	wt_ok(weft_process_start(&r, &(weft_process_opts){.target = t_get_until_shutdown}));

@@ -65,8 +65,7 @@ static void run_basics(weft_start_method m)
 
 START_TEST(basics_fork)
 {
-	if (MPT_FORK_OK)
-		run_basics(WEFT_START_FORK);
+	run_basics(WEFT_START_FORK);
 }
 END_TEST
 
@@ -105,7 +104,7 @@ static void run_cleanup(weft_start_method m, const char *how)
 
 START_TEST(cleanup_after_child)
 {
-	weft_start_method m = MPT_FORK_OK ? WEFT_START_FORK : WEFT_START_SPAWN;
+	weft_start_method m = WEFT_START_FORK;
 	run_cleanup(m, "return");
 	run_cleanup(m, "crash");
 	run_cleanup(WEFT_START_SPAWN, "crash");
@@ -115,8 +114,6 @@ END_TEST
 /* The creator's own leftovers go at its normal exit (atexit). */
 START_TEST(cleanup_at_exit)
 {
-	if (!MPT_FORK_OK)
-		return;
 	pid_t pid = fork();
 	if (pid == 0) {
 		weft_shm *s;
@@ -153,8 +150,6 @@ static int t_increment(const void *in, size_t len, weft_bytes *out)
 
 START_TEST(value_and_array)
 {
-	if (!MPT_FORK_OK)
-		return;
 	long zero = 0;
 	wt_ok(weft_mp_value_new(&g_counter, sizeof(long), &zero, NULL));
 	ck_assert_ptr_nonnull(weft_mp_array_lock(g_counter));

@@ -40,8 +40,9 @@
  * future moves to running when its call is sent to a worker (then
  * weft_future_cancel fails, as in Python). Beyond Python,
  * weft_future_cancel_running works: a running call has its worker killed
- * and replaced, one sent to a worker but not started ends at once; the
- * future ends cancelled and the other calls are not affected.
+ * and replaced; one sent to a worker but not started yet is left to run
+ * there (its result is dropped); either way the future ends cancelled and
+ * the other calls are not affected.
  *
  * Thread-safety: every function is thread-safe. Done callbacks run on the
  * pool's manager thread, with no pool lock held; a slow callback delays
