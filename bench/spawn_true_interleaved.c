@@ -5,10 +5,17 @@
  * subprocess.run itself and reports the time through a pipe). So every case
  * sees the same machine, and a neighbour's load shifts them alike; the
  * median over many rounds is steady where batches of 1000 swing with the
- * load. The order rotates every round, so each case follows each other
- * case equally often (a fork leaves the caller's pages copy-on-write, and
- * whoever writes them next pays the faults). Figures are microseconds per
- * spawn, lower is better.
+ * load. The order is shuffled every round (a fixed seed), so each case
+ * follows each other case equally often: what a case leaves behind (a
+ * fork's copy-on-write pages, Python finishing its loop on the other CPU)
+ * lands on every case alike. Figures are microseconds per spawn, lower is
+ * better.
+ *
+ * Two series: weft against posix_spawn alone first, then every case. The
+ * forking peers slow down what comes after them (a fork leaves every
+ * writable page copy-on-write and drops the caller's hot TLB and cache
+ * state), so the first series is the clean comparison of the two vfork
+ * spawns, the second the comparison with everyone.
  *
  * spawn_true_interleaved_256m.c includes this file with
  * SPAWN_RESIDENT_MIB set: the same with that much memory resident
@@ -176,6 +183,54 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Runs rounds of ncases spawns, each round in a new random order, and
+ * prints medians and ratios to cases[0]. */
+static int series(spawn_case *cases, int ncases, int rounds, const char *what)
+{
+	int order[16];
+	for (int k = 0; k < ncases; k++)
+		order[k] = k;
+	srand48(1);
+	for (int r = 0; r < rounds; r++) {
+		for (int k = ncases - 1; k > 0; k--) { /* Fisher-Yates */
+			int j = (int)(drand48() * (k + 1)), t = order[k];
+			order[k] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < ncases; k++) {
+			spawn_case *c = &cases[order[k]];
+			c->us[r] = c->run ? c->run() : -1;
+		}
+	}
+	printf("spawn /bin/true and wait, %s, interleaved one by one, %d MiB resident "
+	       "(us/spawn, median of %d shuffled rounds, lower is better)\n",
+	       what, SPAWN_RESIDENT_MIB, rounds);
+	int failed = 0;
+	double weft = 0;
+	for (int c = 0; c < ncases; c++) {
+		double *v = cases[c].us;
+		bool bad = false;
+		for (int r = 0; r < rounds; r++)
+			bad |= v[r] < 0;
+		if (bad) {
+			printf("  %-34s failed\n", cases[c].name);
+			failed = 1;
+			continue;
+		}
+		qsort(v, (size_t)rounds, sizeof *v, cmp_double);
+		double m = rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2;
+		if (c == 0) {
+			weft = m;
+			printf("  %-34s %12.3f   (%.0f spawns/s)\n", cases[c].name, m, 1e6 / m);
+		} else {
+			printf("  %-34s %12.3f   (%.0f spawns/s)  weft is %.2fx %s\n", cases[c].name, m,
+			       1e6 / m, m / weft, m >= weft ? "better" : "worse");
+		}
+	}
+	fflush(stdout);
+	return failed;
+}
+
 int main(void)
 {
 	if (SPAWN_RESIDENT_MIB) {
@@ -208,36 +263,8 @@ int main(void)
 		rounds = atoi(env);
 	for (int c = 0; c < ncases; c++)
 		cases[c].us = calloc((size_t)rounds, sizeof(double));
-	for (int r = 0; r < rounds; r++)
-		for (int k = 0; k < ncases; k++) {
-			spawn_case *c = &cases[(r + k) % ncases];
-			c->us[r] = c->run ? c->run() : -1;
-		}
-	printf("spawn /bin/true and wait, interleaved one by one, %d MiB resident "
-	       "(us/spawn, median of %d rotating rounds, lower is better)\n",
-	       SPAWN_RESIDENT_MIB, rounds);
-	int failed = 0;
-	double weft = 0;
-	for (int c = 0; c < ncases; c++) {
-		double *v = cases[c].us;
-		bool bad = false;
-		for (int r = 0; r < rounds; r++)
-			bad |= v[r] < 0;
-		if (bad) {
-			printf("  %-34s failed\n", cases[c].name);
-			failed = 1;
-			continue;
-		}
-		qsort(v, (size_t)rounds, sizeof *v, cmp_double);
-		double m = rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2;
-		if (c == 0) {
-			weft = m;
-			printf("  %-34s %12.3f   (%.0f spawns/s)\n", cases[c].name, m, 1e6 / m);
-		} else {
-			printf("  %-34s %12.3f   (%.0f spawns/s)  weft is %.2fx %s\n", cases[c].name, m,
-			       1e6 / m, m / weft, m >= weft ? "better" : "worse");
-		}
-	}
+	int failed = series(cases, 2, rounds, "weft and posix_spawn alone");
+	failed |= series(cases, ncases, rounds, "every way");
 #ifdef WEFT_PYTHON3
 	if (py_in)
 		fclose(py_in); /* python's loop ends at EOF */

@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 double bench_now(void)
 {
@@ -68,17 +72,23 @@ double bench_python(const char *script)
 {
 #ifdef WEFT_PYTHON3
 	int p[2];
-	if (pipe(p))
+	if (pipe2(p, O_CLOEXEC))
 		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execl(WEFT_PYTHON3, "python3", "-c", script, (char *)NULL);
-		_exit(127);
-	}
+	/* posix_spawn, not fork: a fork would write-protect every page of this
+	 * process until the child execs, and the case that runs next would take
+	 * a page fault on each page it writes. */
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	char *argv[] = {"python3", "-c", (char *)script, NULL};
+	pid_t pid;
+	int err = posix_spawn(&pid, WEFT_PYTHON3, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
+	if (err) {
+		close(p[0]);
+		return -1;
+	}
 	char buf[4096];
 	size_t len = 0;
 	ssize_t n;

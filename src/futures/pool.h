@@ -16,7 +16,9 @@
  * worker that finds a job stops searching; if it was the last searcher and
  * more work is visible it notifies in turn, so wakeups cascade only as far
  * as there is work. A worker that finds nothing joins the idle list, stops
- * searching, and then checks every queue once more before it sleeps.
+ * searching, and then checks every queue once more before it sleeps. Only
+ * one worker spins at a time: one that runs out of work while another is
+ * searching looks once and goes to sleep.
  * Lost wakeups are impossible because both sides use sequentially
  * consistent operations: the submitter queues and then reads searching /
  * the idle list; the sleeper registers and then reads the queues -- one of

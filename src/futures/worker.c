@@ -188,7 +188,13 @@ static weft__job *search(weft__pool *p, weft__worker *w)
 {
 	if (!w->searching) {
 		w->searching = true;
-		atomic_fetch_add(&p->searching, 1);
+		/* One spinner is enough: a job that appears wakes nobody while a
+		 * worker searches, and the finder wakes the next sleeper if more
+		 * work is visible (stop_searching). A second worker that spun
+		 * too would only burn CPU time that the submitting thread needs
+		 * when the pool has as many workers as there are cores. */
+		if (atomic_fetch_add(&p->searching, 1) > 0)
+			return weft__pool_find(p, w);
 	}
 	for (int round = 0; round < SPIN_ROUNDS + YIELD_ROUNDS; round++) {
 		weft__job *j = weft__pool_find(p, w);

@@ -38,8 +38,9 @@ enum { T_OK = 1, T_FULL = 0, T_EMPTY = 0, T_BUSY = -1, T_SHUT = -2 };
  *  2. yield: up to YIELDS_BEFORE_PARK sched_yield calls. With more threads
  *     than CPUs the peer it waits for is often runnable on this very CPU;
  *     a yield hands the CPU over without the futex wait and wake pair that
- *     parking costs both sides (2 producers + 2 consumers on 2 CPUs: about
- *     1.3x the items per second of spinning then parking);
+ *     parking costs both sides (2 producers + 2 consumers on 2 CPUs, fairly
+ *     quiet machine: about 1.3x the items per second of spinning then
+ *     parking; under heavy load from many processes somewhat less);
  *  3. park on the waitlist until woken.
  * A yield also hands the CPU to unrelated CPU-bound processes, each for a
  * whole time slice (milliseconds, against 5-50 us when the peer runs);

@@ -117,63 +117,13 @@ CHILD_CODE static void close_fds(weft__child_plan *c)
 	close_range_from(c, lo, ~0U);
 }
 
-/* The signals whose disposition is not the default: SigIgn | SigCgt from
- * /proc/self/status (this process's own copy of the handlers). Reading it
- * costs less than resetting every signal; without /proc (or with no fd
- * left) every signal counts. */
-CHILD_CODE static unsigned long hex_field(const char *s, const char *end, const char *key, bool *ok)
-{
-	size_t klen = 0;
-	while (key[klen])
-		klen++;
-	for (const char *p = s; p + klen + 16 <= end; p++) {
-		if ((p != s && p[-1] != '\n') || p[0] != key[0])
-			continue;
-		size_t k = 0;
-		while (k < klen && p[k] == key[k])
-			k++;
-		if (k < klen)
-			continue;
-		unsigned long v = 0;
-		for (const char *h = p + klen; h < p + klen + 16; h++) {
-			int d = *h >= '0' && *h <= '9'   ? *h - '0'
-			        : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10
-			                                 : -1;
-			if (d < 0) {
-				*ok = false;
-				return 0;
-			}
-			v = v << 4 | (unsigned long)d;
-		}
-		return v;
-	}
-	*ok = false;
-	return 0;
-}
-
-CHILD_CODE static unsigned long changed_signals(void)
-{
-	char buf[4096];
-	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ~0UL;
-	/* One read: the file is produced whole for a buffer this size, and
-	 * the fields sit in its first half; a short one just means no mask. */
-	long n = syscall(SYS_read, fd, buf, sizeof buf);
-	size_t len = n > 0 ? (size_t)n : 0;
-	(void)syscall(SYS_close, fd);
-	bool ok = true;
-	unsigned long mask = hex_field(buf, buf + len, "SigIgn:\t", &ok);
-	mask |= hex_field(buf, buf + len, "SigCgt:\t", &ok);
-	return ok ? mask : ~0UL;
-}
-
 CHILD_CODE static void reset_signals(void)
 {
+	/* Every one: learning which are not the default (SigIgn and SigCgt
+	 * in /proc/self/status) costs more than setting them all, measured. */
 	struct ksigaction dfl = {0}; /* SIG_DFL, no flags, empty mask */
-	unsigned long changed = changed_signals();
 	for (int sig = 1; sig <= KERNEL_NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && (changed >> (sig - 1) & 1))
+		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 	unsigned long empty = 0;
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);

@@ -387,8 +387,8 @@ extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #endif
 
 /* The stack the child runs on until its exec: a part of ours (we are
- * suspended meanwhile). It needs room for the child's few frames, a 4 KiB
- * read of /proc/self/status and a lazy symbol binding of syscall(). */
+ * suspended meanwhile). It needs room for the child's few frames and a
+ * lazy symbol binding of syscall() (which saves the vector registers). */
 enum { CHILD_STACK = 16 * 1024 };
 
 static int start(struct spawn_ctx *x, const char *prog, const char *cwd, weft__spawned *out)

@@ -1,5 +1,5 @@
 /* src/subprocess/spawn.h - starting a child: the plan the parent prepares
- * and the code the child runs between vfork and exec. */
+ * and the code the child runs between the clone and the exec. */
 #ifndef WEFT_SUBPROCESS_SPAWN_H
 #define WEFT_SUBPROCESS_SPAWN_H
 
