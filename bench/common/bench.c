@@ -38,9 +38,17 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 		rounds = atoi(env);
 	double *res = calloc((size_t)ncases * rounds, sizeof *res);
 	int failed = 0;
+	/* BENCH_TRACE=1 prints every round of every case to stderr with its
+	 * wall time, so an outlier the median hides can be seen. */
+	bool trace = getenv("BENCH_TRACE") && atoi(getenv("BENCH_TRACE")) > 0;
 	for (int r = 0; r < rounds; r++)
-		for (int c = 0; c < ncases; c++)
+		for (int c = 0; c < ncases; c++) {
+			double t0 = trace ? bench_now() : 0;
 			res[c * rounds + r] = cases[c].run(cases[c].arg);
+			if (trace)
+				fprintf(stderr, "round %d  %-34s %12.3f  (%.3f s)\n", r + 1, cases[c].name,
+				        res[c * rounds + r], bench_now() - t0);
+		}
 	printf("%s (%s, median of %d alternating rounds, %s is better)\n", spec->title, spec->unit, rounds,
 	       spec->higher_better ? "higher" : "lower");
 	double weft = median(res, rounds);
