@@ -52,8 +52,9 @@ static double us_since(double t0)
 	return (bench_now() - t0) * 1e6;
 }
 
-static double run_weft(void)
+static double run_weft(void *arg)
 {
+	(void)arg;
 	double t0 = bench_now();
 	weft_completed r;
 	int rc = weft_run((const char *const *)true_argv, NULL, &r);
@@ -63,8 +64,9 @@ static double run_weft(void)
 	return ok ? us : -1;
 }
 
-static double run_posix_spawn(void)
+static double run_posix_spawn(void *arg)
 {
+	(void)arg;
 	double t0 = bench_now();
 	pid_t pid;
 	int st;
@@ -74,8 +76,9 @@ static double run_posix_spawn(void)
 	return us_since(t0);
 }
 
-static double run_fork(void)
+static double run_fork(void *arg)
 {
+	(void)arg;
 	double t0 = bench_now();
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -89,8 +92,9 @@ static double run_fork(void)
 }
 
 #ifdef WEFT_HAVE_GLIB
-static double run_glib(void)
+static double run_glib(void *arg)
 {
+	(void)arg;
 	double t0 = bench_now();
 	gint st;
 	if (!g_spawn_sync(NULL, (gchar **)true_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &st,
@@ -113,8 +117,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 
 /* As a libuv program spawns: uv_spawn, then run the loop until the exit
  * callback has fired and the handle is closed (the loop itself lives on). */
-static double run_uv(void)
+static double run_uv(void *arg)
 {
+	(void)arg;
 	double t0 = bench_now();
 	uv_process_t proc;
 	uv_process_options_t o = {.exit_cb = on_exit_cb, .file = true_argv[0], .args = (char **)true_argv};
@@ -162,73 +167,25 @@ static bool python_start(void)
 	return py_in && py_out;
 }
 
-static double run_python(void)
+static double run_python(void *arg)
 {
+	(void)arg;
 	char line[64];
-	if (fputs("\n", py_in) == EOF || fflush(py_in) || !fgets(line, sizeof line, py_out))
+	if (!py_in || fputs("\n", py_in) == EOF || fflush(py_in) || !fgets(line, sizeof line, py_out))
 		return -1;
 	return atof(line);
 }
 #endif
 
-typedef struct spawn_case {
-	const char *name;
-	double (*run)(void);
-	double *us; /* one figure per round */
-} spawn_case;
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Runs rounds of ncases spawns, each round in a new random order, and
  * prints medians and ratios to cases[0]. */
-static int series(spawn_case *cases, int ncases, int rounds, const char *what)
+static int series(const bench_case *cases, int ncases, int rounds, const char *what)
 {
-	int order[16];
-	for (int k = 0; k < ncases; k++)
-		order[k] = k;
-	srand48(1);
-	for (int r = 0; r < rounds; r++) {
-		for (int k = ncases - 1; k > 0; k--) { /* Fisher-Yates */
-			int j = (int)(drand48() * (k + 1)), t = order[k];
-			order[k] = order[j];
-			order[j] = t;
-		}
-		for (int k = 0; k < ncases; k++) {
-			spawn_case *c = &cases[order[k]];
-			c->us[r] = c->run ? c->run() : -1;
-		}
-	}
-	printf("spawn /bin/true and wait, %s, interleaved one by one, %d MiB resident "
-	       "(us/spawn, median of %d shuffled rounds, lower is better)\n",
-	       what, SPAWN_RESIDENT_MIB, rounds);
-	int failed = 0;
-	double weft = 0;
-	for (int c = 0; c < ncases; c++) {
-		double *v = cases[c].us;
-		bool bad = false;
-		for (int r = 0; r < rounds; r++)
-			bad |= v[r] < 0;
-		if (bad) {
-			printf("  %-34s failed\n", cases[c].name);
-			failed = 1;
-			continue;
-		}
-		qsort(v, (size_t)rounds, sizeof *v, cmp_double);
-		double m = rounds % 2 ? v[rounds / 2] : (v[rounds / 2 - 1] + v[rounds / 2]) / 2;
-		if (c == 0) {
-			weft = m;
-			printf("  %-34s %12.3f   (%.0f spawns/s)\n", cases[c].name, m, 1e6 / m);
-		} else {
-			printf("  %-34s %12.3f   (%.0f spawns/s)  weft is %.2fx %s\n", cases[c].name, m,
-			       1e6 / m, m / weft, m >= weft ? "better" : "worse");
-		}
-	}
-	fflush(stdout);
-	return failed;
+	char title[160];
+	snprintf(title, sizeof title, "spawn /bin/true and wait, %s, interleaved one by one, %d MiB resident",
+	         what, SPAWN_RESIDENT_MIB);
+	bench_spec spec = {.title = title, .unit = "us/spawn", .rounds = rounds, .shuffled = true};
+	return bench_run(&spec, cases, ncases);
 }
 
 int main(void)
@@ -242,7 +199,10 @@ int main(void)
 #ifdef WEFT_HAVE_UV
 	uv_loop_init(&uv_loop);
 #endif
-	spawn_case cases[] = {
+#ifdef WEFT_PYTHON3
+	python_start(); /* when it fails, Python's case reports "failed" */
+#endif
+	bench_case cases[] = {
 	    {"weft_run", run_weft, NULL},
 	    {"posix_spawn + waitpid", run_posix_spawn, NULL},
 	    {"fork + exec + waitpid", run_fork, NULL},
@@ -253,16 +213,11 @@ int main(void)
 	    {"libuv uv_spawn", run_uv, NULL},
 #endif
 #ifdef WEFT_PYTHON3
-	    {"Python subprocess.run", python_start() ? run_python : NULL, NULL},
+	    {"Python subprocess.run", run_python, NULL},
 #endif
 	};
 	int ncases = (int)(sizeof cases / sizeof cases[0]);
 	int rounds = SPAWN_ROUNDS;
-	const char *env = getenv("BENCH_ROUNDS");
-	if (env && atoi(env) > 0)
-		rounds = atoi(env);
-	for (int c = 0; c < ncases; c++)
-		cases[c].us = calloc((size_t)rounds, sizeof(double));
 	int failed = series(cases, 2, rounds, "weft and posix_spawn alone");
 	failed |= series(cases, ncases, rounds, "every way");
 #ifdef WEFT_PYTHON3
@@ -273,7 +228,5 @@ int main(void)
 	while (wait(NULL) > 0)
 		;
 #endif
-	for (int c = 0; c < ncases; c++)
-		free(cases[c].us);
 	return failed;
 }

@@ -41,16 +41,28 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 	/* BENCH_TRACE=1 prints every round of every case to stderr with its
 	 * wall time, so an outlier the median hides can be seen. */
 	bool trace = getenv("BENCH_TRACE") && atoi(getenv("BENCH_TRACE")) > 0;
-	for (int r = 0; r < rounds; r++)
-		for (int c = 0; c < ncases; c++) {
+	int *order = malloc((size_t)ncases * sizeof *order);
+	for (int c = 0; c < ncases; c++)
+		order[c] = c;
+	unsigned short seed[3] = {1, 2, 3};
+	for (int r = 0; r < rounds; r++) {
+		for (int k = spec->shuffled ? ncases - 1 : 0; k > 0; k--) { /* Fisher-Yates */
+			int j = (int)(erand48(seed) * (k + 1)), t = order[k];
+			order[k] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < ncases; k++) {
+			int c = order[k];
 			double t0 = trace ? bench_now() : 0;
 			res[c * rounds + r] = cases[c].run(cases[c].arg);
 			if (trace)
 				fprintf(stderr, "round %d  %-34s %12.3f  (%.3f s)\n", r + 1, cases[c].name,
 				        res[c * rounds + r], bench_now() - t0);
 		}
-	printf("%s (%s, median of %d alternating rounds, %s is better)\n", spec->title, spec->unit, rounds,
-	       spec->higher_better ? "higher" : "lower");
+	}
+	free(order);
+	printf("%s (%s, median of %d %s rounds, %s is better)\n", spec->title, spec->unit, rounds,
+	       spec->shuffled ? "shuffled" : "alternating", spec->higher_better ? "higher" : "lower");
 	double weft = median(res, rounds);
 	for (int c = 0; c < ncases; c++) {
 		double *v = res + c * rounds;

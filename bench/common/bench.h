@@ -23,6 +23,10 @@ typedef struct bench_spec {
 	const char *unit;   /* "ns/op", "M items/s", ... */
 	bool higher_better; /* throughput: true; latency: false */
 	int rounds;         /* default 7 (BENCH_ROUNDS overrides) */
+	/* Each round runs the cases in a new random order (fixed seed) rather
+	 * than in list order: for workloads so short that the case before
+	 * can leave state (page faults, caches) that favours or hurts the next. */
+	bool shuffled;
 } bench_spec;
 
 /* Runs and prints; returns 0, or 1 when a case failed. cases[0] is weft. */
