@@ -1235,9 +1235,23 @@ START_TEST(forked_child_refuses_the_parents_pool)
 }
 END_TEST
 
-static void *sleep_and_write(void *arg)
+/* The call in exit_with_running_call's child blocks until exit() has
+ * begun: an atexit handler registered after the pool's opens the gate
+ * (handlers run last-registered first), so the pool's join at exit finds
+ * the call still running. */
+static int exit_gate[2];
+
+static void open_exit_gate(void)
 {
-	nanosleep(&(struct timespec){0, 100000000}, NULL); /* still running at exit */
+	ssize_t n = write(exit_gate[1], "g", 1);
+	(void)n;
+}
+
+static void *wait_for_exit_and_write(void *arg)
+{
+	char c;
+	if (read(exit_gate[0], &c, 1) != 1)
+		return P(-1);
 	ssize_t n = write((int)I(arg), "apple", 5);
 	return P(n);
 }
@@ -1284,15 +1298,18 @@ static void exit_with_running_call(int how)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
+		if (pipe(exit_gate))
+			_exit(3);
 		weft_executor *ex;
 		if (how == 2)
 			weft_executor_default(&ex);
 		else
 			weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 3});
 		weft_future *f;
-		weft_executor_submit(ex, &f, sleep_and_write, P(fds[1]));
+		weft_executor_submit(ex, &f, wait_for_exit_and_write, P(fds[1]));
 		if (how == 1)
 			weft_executor_shutdown(ex, false, false);
+		atexit(open_exit_gate);
 		exit(0);
 	}
 	ck_assert_int_gt(pid, 0);
