@@ -221,11 +221,12 @@ weft__sched_entry weft__sched_take(weft_scheduler *s)
 	return top;
 }
 
-/* Keeps the live entries of v[0..n) in order; frees the dead ones' slots. */
-static size_t filter_dead(weft_scheduler *s, weft__sched_entry *v, size_t n)
+/* Keeps the live entries of v[from..to) in order, moved to start at from;
+ * frees the dead ones' slots. Returns where the kept entries end. */
+static size_t filter_dead(weft_scheduler *s, weft__sched_entry *v, size_t from, size_t to)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t k = from;
+	for (size_t i = from; i < to; i++) {
 		if (s->slots[v[i].slot].state == SLOT_DEAD)
 			weft__sched_free_slot(s, v[i].slot);
 		else
@@ -237,11 +238,10 @@ static size_t filter_dead(weft_scheduler *s, weft__sched_entry *v, size_t n)
 void weft__sched_compact_all(weft_scheduler *s)
 {
 	weft__sched_compact(s); /* the heap; resets dead */
-	size_t run = filter_dead(s, s->sorted + s->spos, s->send - s->spos);
-	s->send = s->spos + run;
-	if (run == 0)
+	s->send = filter_dead(s, s->sorted, s->spos, s->send);
+	if (s->send == s->spos)
 		s->spos = s->send = 0;
-	s->npend = filter_dead(s, s->pend, s->npend);
+	s->npend = filter_dead(s, s->pend, 0, s->npend);
 	s->pend_min = 0;
 	for (size_t i = 1; i < s->npend; i++)
 		if (weft__sched_before(s, s->pend[i], s->pend[s->pend_min]))

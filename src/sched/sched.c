@@ -246,11 +246,12 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->sequence > y->sequence) - (x->sequence < y->sequence);
 }
 
-/* Appends the queued events among src[0..n) to v[k..live); returns the new k. */
-static size_t snapshot(const weft_scheduler *s, const weft__sched_entry *src, size_t n, weft_sched_entry *v,
-                       size_t k, size_t live)
+/* Appends the queued events among src[from..to) to v[k..live); returns
+ * the new k. */
+static size_t snapshot(const weft_scheduler *s, const weft__sched_entry *src, size_t from, size_t to,
+                       weft_sched_entry *v, size_t k, size_t live)
 {
-	for (size_t i = 0; i < n && k < live; i++) {
+	for (size_t i = from; i < to && k < live; i++) {
 		weft__sched_entry e = src[i];
 		const weft__sched_slot *sl = &s->slots[e.slot];
 		if (sl->state != SLOT_QUEUED)
@@ -279,9 +280,9 @@ int weft_sched_queue(weft_scheduler *s, weft_sched_entry **out, size_t *n)
 		return WEFT_ENOMEM;
 	}
 	size_t k = 0;
-	k = snapshot(s, s->heap, s->n, v, k, live);
-	k = snapshot(s, s->sorted + s->spos, s->send - s->spos, v, k, live);
-	k = snapshot(s, s->pend, s->npend, v, k, live);
+	k = snapshot(s, s->heap, 0, s->n, v, k, live);
+	k = snapshot(s, s->sorted, s->spos, s->send, v, k, live);
+	k = snapshot(s, s->pend, 0, s->npend, v, k, live);
 	pthread_mutex_unlock(&s->mu);
 	if (k > 1)
 		qsort(v, k, sizeof *v, cmp_entry);
