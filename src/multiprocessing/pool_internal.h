@@ -88,7 +88,9 @@ struct weft__mpe {
 
 	/* The arena (pool_arena.c): a memfd made with the fork server, so
 	 * every worker inherits it; fixed-record maps keep their records in
-	 * it. Under arena_mu. */
+	 * it. Under arena_mu, a leaf lock (nothing else is taken under it).
+	 * Fork: a forked child never takes it (the engine is foreign there:
+	 * weft_pool_map_fixed returns EBROKEN first). */
 	int arena_fd; /* -1 when it could not be made (arena_err says why) */
 	int arena_err;
 	pthread_mutex_t arena_mu;

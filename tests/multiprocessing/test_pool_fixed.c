@@ -167,7 +167,9 @@ START_TEST(wrong_output_size)
 	m = weft_last_failure_message();
 	ck_assert_msg(strstr(m, "item 3") && strstr(m, "0 bytes"), "%s", m); /* 17 is record 3 */
 	/* out_size smaller than what the task makes */
-	wt_rc(weft_pool_map_fixed(p, f_sq, xs, sizeof *xs, 4, ys, 4, NULL, 30), WEFT_EINVAL);
+	wt_rc(
+	    weft_pool_map_fixed(p, f_sq, xs, sizeof *xs, 4, ys, 4, &(weft_pool_map_opts){.chunksize = 4}, 30),
+	    WEFT_EINVAL);
 	ck_assert_msg(strstr(weft_last_failure_message(), "item 0"), "%s", weft_last_failure_message());
 	check_squares(p, 100, 0);
 	free(xs);
@@ -284,16 +286,29 @@ START_TEST(per_call_timeout)
 }
 END_TEST
 
+static int f_getpid(const void *in, size_t len, weft_bytes *out)
+{
+	pid_t p = getpid();
+	return weft_bytes_set(out, &p, sizeof p);
+}
+WEFT_TASK(f_getpid, f_getpid)
+
+/* A chunk is one task: with maxtasksperchild 1, every chunk runs in a
+ * worker of its own. */
 START_TEST(maxtasksperchild)
 {
 	weft_pool *p;
 	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2, .maxtasksperchild = 1}));
-	pid_t before[2], after[2];
-	size_t n;
-	wt_ok(weft_pool_pids(p, before, 2, &n));
-	check_squares(p, 40, 5); /* 8 chunks: each worker is replaced after one */
-	wt_ok(weft_pool_pids(p, after, 2, &n));
-	ck_assert(after[0] != before[0] || after[1] != before[1]);
+	enum { N = 8 };
+	long *xs = longs(N);
+	pid_t pids[N];
+	wt_ok(weft_pool_map_fixed(p, f_getpid, xs, sizeof *xs, N, pids, sizeof *pids,
+	                          &(weft_pool_map_opts){.chunksize = 1}, 30));
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < i; j++)
+			ck_assert_int_ne(pids[i], pids[j]);
+	check_squares(p, 40, 5);
+	free(xs);
 	weft_pool_free(p);
 	mpt_no_children();
 }
