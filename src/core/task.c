@@ -8,6 +8,7 @@
  * in the parent and in every forked or re-executed child alike. */
 #include "core/core.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,17 +66,91 @@ int weft_bytes_set(weft_bytes *out, const void *data, size_t len)
 			return WEFT_ENOMEM;
 		memcpy(copy, data, len);
 	}
-	free(out->data);
+	weft_bytes_free(out);
 	out->data = copy;
 	out->len = len;
 	return 0;
+}
+
+/* Bytes that live in a mapping a module owns (a large capture) are listed
+ * here, so weft_bytes_free hands them back to their owner instead of
+ * free(). The list is usually empty: an ordinary free then costs one
+ * relaxed load. A relaxed load suffices: whoever frees the bytes got them
+ * from the registering thread through some happens-before edge, so it sees
+ * a count that includes them. mapped_mu is a leaf lock held for a list
+ * walk; it is taken around fork (atfork) so a child never inherits it held. */
+static pthread_mutex_t mapped_mu = PTHREAD_MUTEX_INITIALIZER;
+static weft__mapped *mapped_head;
+static atomic_size_t mapped_count;
+
+static void mapped_atfork_prepare(void)
+{
+	pthread_mutex_lock(&mapped_mu);
+}
+static void mapped_atfork_release(void)
+{
+	pthread_mutex_unlock(&mapped_mu);
+}
+__attribute__((constructor)) static void mapped_init(void)
+{
+	pthread_atfork(mapped_atfork_prepare, mapped_atfork_release, mapped_atfork_release);
+}
+
+void weft__mapped_add(weft__mapped *m)
+{
+	pthread_mutex_lock(&mapped_mu);
+	m->prev = NULL;
+	m->next = mapped_head;
+	if (mapped_head)
+		mapped_head->prev = m;
+	mapped_head = m;
+	atomic_fetch_add_explicit(&mapped_count, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&mapped_mu);
+}
+
+/* Unlists and returns the entry whose data is data, or NULL. */
+static weft__mapped *mapped_take(const void *data)
+{
+	pthread_mutex_lock(&mapped_mu);
+	weft__mapped *m = mapped_head;
+	while (m && m->data != data)
+		m = m->next;
+	if (m) {
+		if (m->prev)
+			m->prev->next = m->next;
+		else
+			mapped_head = m->next;
+		if (m->next)
+			m->next->prev = m->prev;
+		atomic_fetch_sub_explicit(&mapped_count, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&mapped_mu);
+	return m;
+}
+
+bool weft__mapped_contains(const void *data)
+{
+	if (!data || !atomic_load_explicit(&mapped_count, memory_order_relaxed))
+		return false;
+	pthread_mutex_lock(&mapped_mu);
+	weft__mapped *m = mapped_head;
+	while (m && m->data != data)
+		m = m->next;
+	pthread_mutex_unlock(&mapped_mu);
+	return m != NULL;
 }
 
 void weft_bytes_free(weft_bytes *b)
 {
 	if (!b)
 		return;
-	free(b->data);
+	weft__mapped *m = NULL;
+	if (b->data && atomic_load_explicit(&mapped_count, memory_order_relaxed))
+		m = mapped_take(b->data);
+	if (m)
+		m->release(m);
+	else
+		free(b->data);
 	b->data = NULL;
 	b->len = 0;
 }
