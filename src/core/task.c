@@ -108,13 +108,20 @@ void weft__mapped_add(weft__mapped *m)
 	pthread_mutex_unlock(&mapped_mu);
 }
 
+/* The entry whose data is data, or NULL; mapped_mu held. */
+static weft__mapped *mapped_find(const void *data)
+{
+	weft__mapped *m = mapped_head;
+	while (m && m->data != data)
+		m = m->next;
+	return m;
+}
+
 /* Unlists and returns the entry whose data is data, or NULL. */
 static weft__mapped *mapped_take(const void *data)
 {
 	pthread_mutex_lock(&mapped_mu);
-	weft__mapped *m = mapped_head;
-	while (m && m->data != data)
-		m = m->next;
+	weft__mapped *m = mapped_find(data);
 	if (m) {
 		if (m->prev)
 			m->prev->next = m->next;
@@ -133,11 +140,9 @@ bool weft__mapped_contains(const void *data)
 	if (!data || !atomic_load_explicit(&mapped_count, memory_order_relaxed))
 		return false;
 	pthread_mutex_lock(&mapped_mu);
-	weft__mapped *m = mapped_head;
-	while (m && m->data != data)
-		m = m->next;
+	bool found = mapped_find(data) != NULL;
 	pthread_mutex_unlock(&mapped_mu);
-	return m != NULL;
+	return found;
 }
 
 void weft_bytes_free(weft_bytes *b)

@@ -3,8 +3,10 @@
  *
  * Our pipe ends are switched to O_NONBLOCK for the loop (and back when it
  * returns early): a write then takes what fits and a read what is there.
- * Output is read straight into growing buffers that outlive a timeout, so a
- * later call returns everything from the start (Python's documented retry).
+ * Output is read into growing buffers that outlive a timeout, so a later
+ * call returns everything from the start (Python's documented retry); past
+ * 1 MiB the buffer is a recycled mapping (bigbuf.h) filled through a small
+ * bounce buffer.
  *
  * SIGPIPE: writes happen with SIGPIPE blocked in this thread; a write that
  * fails with EPIPE leaves the signal pending, and it is consumed with
