@@ -7,7 +7,9 @@
 
 extern "C" double bench_now(void);
 
-static std::atomic<long> done;
+// On a cache line of its own, as in pool_tiny.c.
+alignas(64) static std::atomic<long> done;
+alignas(64) static char done_end;
 
 extern "C" double bench_tbb_tiny(long n)
 {

@@ -6,7 +6,8 @@
  *       print(pool.map(square, range(10)))
  *
  * The task is named with WEFT_TASK and takes and returns bytes (here one
- * long); the workers are forked when the pool is made.
+ * long); the workers are forked when the pool is made. weft_pool_map_fixed
+ * is the same map over a plain C array.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +62,18 @@ int main(void)
 		weft_bytes_free(&out[i]);
 	}
 	printf("]\n");
+
+	/* The same map in C form: an array of longs in, one out. The records
+	 * go through memory the workers share with the pool; nothing is
+	 * allocated per result. */
+	long ys[N];
+	rc = weft_pool_map_fixed(pool, square, xs, sizeof *xs, N, ys, sizeof *ys, NULL, WEFT_FOREVER);
+	if (rc == 0) {
+		printf("fixed records: [");
+		for (int i = 0; i < N; i++)
+			printf("%s%ld", i ? ", " : "", ys[i]);
+		printf("]\n");
+	}
 
 	/* apply: one call, in whichever worker is free */
 	weft_bytes pid = {0};

@@ -61,8 +61,9 @@ WEFT_EXTERN const weft_task *weft_task_lookup(const char *name);
 /* The task whose function is fn, or NULL. */
 WEFT_EXTERN const weft_task *weft_task_find(weft_task_fn fn);
 
-/* Replaces out's contents with a copy of data[0..len). EINVAL (out NULL, or
- * data NULL with len > 0), ENOMEM. */
+/* Replaces out's contents with a copy of data[0..len), written over the
+ * block out->data when that block has room for len bytes (no allocation),
+ * else into a new one. EINVAL (out NULL, or data NULL with len > 0), ENOMEM. */
 WEFT_EXTERN int weft_bytes_set(weft_bytes *out, const void *data, size_t len);
 
 /* Frees b->data (whether malloc'd or mapped by weft) and zeroes b. NULL is

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <weft/task.h>
@@ -59,6 +60,16 @@ int weft_bytes_set(weft_bytes *out, const void *data, size_t len)
 {
 	if (!out || (!data && len))
 		return WEFT_EINVAL;
+	/* The block it holds is big enough: reuse it (a task called in a loop
+	 * with one output, as the process pool's fixed-record map does, then
+	 * allocates once; that loop empties len before each call, so it asks
+	 * the allocator for the block's size). memmove: data may point into
+	 * it. */
+	if (len && out->data && len <= malloc_usable_size(out->data)) {
+		memmove(out->data, data, len);
+		out->len = len;
+		return 0;
+	}
 	void *copy = NULL;
 	if (len) {
 		copy = malloc(len);

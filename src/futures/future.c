@@ -87,16 +87,18 @@ weft_future *weft__future_alloc(uint32_t refs)
 	if (cache.n > 0) {
 		f = cache.v[--cache.n];
 		if (cache.n >= PREFETCH_AHEAD)
-			__builtin_prefetch(cache.v[cache.n - PREFETCH_AHEAD], 1);
+			weft__prefetch_w(cache.v[cache.n - PREFETCH_AHEAD]);
 		if (cache.n < cache.low)
 			cache.low = cache.n;
 		cache_tick();
+		/* Its second line was left zeroed (future_free). */
+		memset(f, 0, offsetof(weft_future, msg));
 	} else {
-		f = malloc(sizeof *f);
+		f = aligned_alloc(_Alignof(weft_future), sizeof *f);
 		if (!f)
 			return NULL;
+		memset(f, 0, sizeof *f);
 	}
-	memset(f, 0, sizeof *f);
 	atomic_init(&f->state, F_PENDING | refs * F_REF);
 	return f;
 }
@@ -135,18 +137,30 @@ static void cache_put(weft_future *f)
 	cache_tick();
 }
 
+/* Empties the second line (msg, bytes), which a cached future keeps
+ * zeroed. */
+static void clear_cold(weft_future *f)
+{
+	free(f->msg);
+	f->msg = NULL;
+	weft_bytes_free(&f->bytes);
+	f->bytes = (weft_bytes){0};
+	f->cold = false;
+}
+
 static void future_free(weft_future *f)
 {
 	/* Callbacks that never ran (a future dropped while pending). */
-	for (weft__listener *l = f->listeners, *next; l; l = next) {
-		next = l->next;
-		if (!l->waiter)
-			free(l);
+	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_LISTENERS) {
+		for (weft__listener *l = f->listeners, *next; l; l = next) {
+			next = l->next;
+			if (!l->waiter)
+				free(l);
+		}
+		f->listeners = NULL;
 	}
-	if (f->msg)
-		free(f->msg);
-	if (f->bytes.data)
-		weft_bytes_free(&f->bytes);
+	if (f->cold)
+		clear_cold(f);
 	if (f->ctx)
 		weft__context_snapshot_release(f->ctx);
 	cache_put(f);
@@ -266,9 +280,8 @@ uint32_t weft__future_publish(weft_future *f, bool cancelled, bool drop_ref)
 			}
 			f->code = 0;
 			f->result = NULL;
-			free(f->msg);
-			f->msg = NULL;
-			weft_bytes_free(&f->bytes);
+			if (f->cold)
+				clear_cold(f);
 			dropped = cancelled = true;
 		}
 		uint32_t final = cancelled ? F_CANCELLED : F_FINISHED;
@@ -315,7 +328,8 @@ int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *ar
 {
 	/* Written before RUNNING is published (release); cancel_running reads
 	 * them only after it saw RUNNING (acquire). An engine starts each of
-	 * its futures once. */
+	 * its futures once; hooks and impl take the place of call and arg,
+	 * which a pool has read by now. */
 	f->hooks = hooks;
 	f->impl = arg;
 	return to_running(f);
@@ -352,6 +366,7 @@ int weft_future_set_result_bytes(weft_future *f, weft_bytes *out)
 	if (owned(f) || weft__future_claim(f) == UINT32_MAX)
 		return WEFT_ESTATE;
 	f->bytes = *out;
+	f->cold = true;
 	*out = (weft_bytes){0};
 	weft__future_publish(f, false, false);
 	return 0;
@@ -376,6 +391,7 @@ int weft_future_set_failure(weft_future *f, int code, const char *fmt, ...)
 	}
 	f->code = code;
 	f->msg = msg;
+	f->cold = true;
 	weft__future_publish(f, false, false);
 	return rc;
 }
@@ -387,13 +403,15 @@ static void set_outcome(weft_future *f, int code, const weft__failure *rec, void
 	if (rec && rec->code) {
 		f->code = rec->code;
 		f->msg = rec->msg;
+		f->cold = true;
 		((weft__failure *)rec)->msg = NULL;
 	} else if (code < 0) {
 		f->code = code;
 	} else {
 		f->result = result;
-		if (out) {
+		if (out && out->data) {
 			f->bytes = *out;
+			f->cold = true;
 			*out = (weft_bytes){0};
 		}
 	}
@@ -412,6 +430,7 @@ void weft__future_fail(weft_future *f, int code, const char *msg)
 {
 	f->code = code;
 	f->msg = msg ? strdup(msg) : NULL; /* NULL on ENOMEM: weft_strerror stands in */
+	f->cold = true;
 	weft__future_publish(f, false, false);
 }
 

@@ -33,6 +33,8 @@
 
 #include <weft/futures.h>
 
+#include <stddef.h>
+
 enum {
 	F_PENDING = 0,
 	F_RUNNING = 1,
@@ -69,28 +71,47 @@ typedef struct weft__listener {
 	weft_future *future; /* for waiters: whose list this node is in */
 } weft__listener;
 
+/* The fields a tiny task's round trip touches (submit, run, result,
+ * release) share the first cache line, and a future starts on a line: on
+ * two cores each line a task moves between the submitting thread and the
+ * worker costs about 60 ns, so a future is one line in transit each way,
+ * not two or three. The second line holds what only failures, byte tasks
+ * and listeners use; the hot paths leave it alone (cold says whether msg or
+ * bytes are set, F_LISTENERS whether listeners is), and a future in a
+ * thread's cache keeps it zeroed, so reuse clears the first line only. */
 struct weft_future {
 	weft__job job;          /* first: an executor queues the future itself */
 	_Atomic uint32_t state; /* state, flags, references (F_REF units) */
 	weft__mu lk;            /* listeners; the cancel_running handshake */
 	int code;               /* failure code, 0 = none (valid once final) */
-	char *msg;
+	bool cold;              /* msg or bytes may be set (the completer's, or
+	                         * the submitter's before the future is shared) */
 	void *result;
+	union {
+		/* What a thread pool runs (F_TASK tells which), until it runs. */
+		struct {
+			union {
+				void *(*fn)(void *);
+				weft_task_fn task;
+			} call;
+			void *arg;
+		};
+		/* From weft__future_start on, once call and arg were read: how
+		 * the engine cancels the running call (read under lk). */
+		struct {
+			const weft__future_hooks *hooks;
+			void *impl;
+		};
+	};
+	void *ctx; /* the contextvars snapshot the call runs in (a reference) */
+	/* The second line. */
+	_Alignas(64) char *msg;
 	weft_bytes bytes; /* a byte task's input until it runs, then its output */
 	weft__listener *listeners;
-	const weft__future_hooks *hooks; /* set while running, read under lk */
-	void *impl;                      /* the engine's (the pool: the call's token) */
-	/* What a thread pool runs (F_TASK tells which). */
-	union {
-		void *(*fn)(void *);
-		weft_task_fn task;
-	} call;
-	void *arg;
-	void *ctx; /* the contextvars snapshot the call runs in (a reference) */
 };
 
-/* 112 bytes: small enough for malloc's fast bins, under two cache lines. */
-_Static_assert(sizeof(struct weft_future) <= 112, "keep futures small");
+_Static_assert(offsetof(struct weft_future, ctx) < 64, "the hot fields fit one cache line");
+_Static_assert(sizeof(struct weft_future) <= 128, "keep futures small");
 
 /* Allocates a pending future with `refs` references (from the calling
  * thread's cache of freed futures when it has one). NULL: out of memory. */

@@ -47,4 +47,14 @@ static inline void weft__mu_unlock(weft__mu *m)
 #define weft__cpu_relax() __asm__ volatile("" ::: "memory")
 #endif
 
+/* Fetches the cache line at p for writing (in the exclusive state: a
+ * plain prefetch would fetch it shared and the first store or RMW would
+ * need a second transfer). PREFETCHW is a hint: x86-64 processors
+ * without it execute it as a NOP. */
+#if defined(__x86_64__)
+#define weft__prefetch_w(p) __asm__ volatile("prefetchw %0" ::"m"(*(const char *)(p)))
+#else
+#define weft__prefetch_w(p) __builtin_prefetch((p), 1)
+#endif
+
 #endif

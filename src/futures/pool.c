@@ -57,6 +57,10 @@ static void future_job_run(weft__job *job, int how)
 		weft_future_cancel(f);
 	else if (how && weft__future_claim(f) != UINT32_MAX)
 		weft__future_fail(f, how, how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
+	/* Read before weft__future_start: hooks and impl take their place. */
+	void *(*fn)(void *) = f->call.fn;
+	weft_task_fn task = f->call.task;
+	void *arg = f->arg;
 	weft_cancel *tok = how ? NULL : depth_token(w);
 	if (how || weft__future_start(f, tok ? &pool_hooks : NULL, tok) != 0) {
 		if (!how)
@@ -78,10 +82,10 @@ static void future_job_run(weft__job *job, int how)
 	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_TASK) {
 		weft_bytes in = f->bytes;
 		f->bytes = (weft_bytes){0};
-		rc = f->call.task(in.data, in.len, &out);
+		rc = task(in.data, in.len, &out);
 		weft_bytes_free(&in);
 	} else {
-		result = f->call.fn(f->arg);
+		result = fn(arg);
 	}
 	weft__context_leave_snapshot(&frame);
 	weft__failure_leave(prev);
@@ -151,6 +155,7 @@ static int pool_submit_task(weft_executor *ex, weft_future *f, weft_task_fn fn, 
 	mark(f, F_TASK);
 	f->call.task = fn;
 	int rc = weft_bytes_set(&f->bytes, data, len); /* the task's own copy */
+	f->cold = true;
 	return rc ? rc : submit_job((weft__pool *)ex, f);
 }
 

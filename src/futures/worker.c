@@ -87,7 +87,7 @@ static weft__job *take_injector(weft__pool *p, weft__worker *w)
 	}
 	int k = weft__injector_pop(&p->inj, batch, limit);
 	for (int i = 0; i < k; i++)
-		__builtin_prefetch(batch[i], 1);
+		weft__prefetch_w(batch[i]);
 	for (int i = k - 1; i > 0; i--)
 		weft__deque_push(&w->dq, batch[i]); /* fits: room was checked */
 	weft__injector_unlock(&p->inj);

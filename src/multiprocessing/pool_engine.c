@@ -168,11 +168,20 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&reg_mu);
 }
 
+/* The fd the calling thread's next fork keeps (weft__mpe_fd_keep). */
+static __thread int keep_fd = -1;
+
+void weft__mpe_fd_keep(int fd)
+{
+	keep_fd = fd;
+}
+
 static void atfork_child(void)
 {
 	for (size_t fd = 0; fd < reg_nfds; fd++)
-		if (reg_fds[fd])
+		if (reg_fds[fd] && (int)fd != keep_fd)
 			close((int)fd);
+	keep_fd = -1;
 	if (reg_fds)
 		memset(reg_fds, 0, reg_nfds);
 	reg_head = NULL;
@@ -249,6 +258,8 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 	e->pids = calloc((size_t)o->workers, sizeof *e->pids);
 	e->slots = calloc((size_t)o->workers, sizeof *e->slots);
 	e->zfd = e->zfd_child = -1;
+	e->arena_fd = -1;
+	pthread_mutex_init(&e->arena_mu, NULL);
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->pages = mmap(NULL, pages_size(e), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int rc = e->evfd < 0 ? -errno : 0;
@@ -259,6 +270,7 @@ int weft__mpe_new(weft__mpe **out, const weft__mpe_opts *o)
 			close(e->evfd);
 		if (e->pages != MAP_FAILED)
 			munmap(e->pages, pages_size(e));
+		pthread_mutex_destroy(&e->arena_mu);
 		free(e->pids);
 		free(e->slots);
 		free(e);
@@ -307,6 +319,7 @@ void weft__mpe_release(weft__mpe *e)
 	weft__mpe_fd_del(e->evfd);
 	close(e->evfd);
 	munmap(e->pages, pages_size(e));
+	weft__mpa_close(e);
 	pthread_mutex_destroy(&e->mu);
 	free(e->broken_msg);
 	free(e->pids);

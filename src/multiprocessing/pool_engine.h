@@ -158,6 +158,25 @@ const char *weft__mpe_broken_reason(weft__mpe *e);
 /* For tests and docs: the worker count. */
 int weft__mpe_workers(const weft__mpe *e);
 
+/* ---- the arena (pool_arena.c) ----------------------------------------------------------------- */
+
+/* A range of the engine's arena, a shared file every worker maps: off is
+ * its offset in the file, at where the calling process sees it (stable
+ * until the engine is freed), map_size how much of the file a worker must
+ * map to reach it. */
+typedef struct weft__mpa_range {
+	size_t off, size, map_size;
+	char *at;
+} weft__mpa_range;
+
+/* Reserves size (> 0) bytes of the arena, growing it as needed.
+ * ENOMEM (no room, or no arena: also its creation's error). */
+int weft__mpa_alloc(weft__mpe *e, size_t size, weft__mpa_range *r);
+
+/* Gives a range back. When none is in use, the memory past the first
+ * few MiB goes back to the system. */
+void weft__mpa_free(weft__mpe *e, const weft__mpa_range *r);
+
 /* The packed-arguments format (weft_args_pack): a u64 count, then per
  * argument a u64 length and the bytes. */
 size_t weft__args_size(const weft_bytes *args, size_t nargs);

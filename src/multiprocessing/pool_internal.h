@@ -85,7 +85,31 @@ struct weft__mpe {
 	int broken_code;
 
 	struct weft__mpe *reg_next, *reg_prev; /* every engine (exit) */
+
+	/* The arena (pool_arena.c): a memfd made with the fork server, so
+	 * every worker inherits it; fixed-record maps keep their records in
+	 * it. Under arena_mu, a leaf lock (nothing else is taken under it).
+	 * Fork: a forked child never takes it (the engine is foreign there:
+	 * weft_pool_map_fixed returns EBROKEN first). */
+	int arena_fd; /* -1 when it could not be made (arena_err says why) */
+	int arena_err;
+	pthread_mutex_t arena_mu;
+	size_t arena_size;    /* the file's size */
+	struct mpa_map *maps; /* our mappings of it, newest last (older ones stay valid) */
+	size_t nmaps;
+	struct mpa_live *live; /* ranges in use, by offset */
+	size_t nlive, live_cap;
 };
+
+/* Makes the arena's file (the fork server's start calls it just before
+ * it forks; the server is told to keep it: weft__mpe_fd_keep). */
+void weft__mpa_open(weft__mpe *e);
+/* Unmaps and closes it (the engine's release). */
+void weft__mpa_close(weft__mpe *e);
+
+/* The calling thread's next fork keeps fd open in the child although it is
+ * an engine's (weft__mpe_fd_add); -1 ends that. */
+void weft__mpe_fd_keep(int fd);
 
 /* Receives a message into buf, whose len is its capacity (not the
  * message's: that goes to *len), growing it as needed: one buffer serves
@@ -131,6 +155,7 @@ typedef struct weft__mpw_cfg {
 	int (*initializer)(void *arg);
 	void *initarg;
 	const sigset_t *mask;
+	int arena_fd; /* the engine's arena, or -1 */
 } weft__mpw_cfg;
 
 /* The worker's loop (pool_worker.c), run in the forked child; never

@@ -27,7 +27,16 @@
 
 #define MPW_SKIP (UINT64_C(1) << 63)
 
-enum { MPW_TIMED = 1 }; /* mpw_req.flags: report MPW_START before each item */
+enum { MPW_TIMED = 1, MPW_FIXED = 2 }; /* mpw_req.flags */
+/* MPW_TIMED: report MPW_START before each item.
+ * MPW_FIXED: a fixed-record map's chunk (pool_fixed.c). The unit has one
+ * item, whose bytes are an mpw_fixed: the records are in the engine's
+ * arena (pool_arena.c), the worker calls the task on each input record in
+ * order and writes each output at its place in the arena, and replies with
+ * one MPW_RESULT for the whole chunk: code 0, or the first failure (the
+ * records after it do not run), its message naming the record. With
+ * MPW_TIMED, an MPW_START (item 0) precedes each record, so the timeout is
+ * per record. */
 
 typedef struct mpw_req {
 	uint32_t seq; /* the unit's number on this worker */
@@ -35,6 +44,14 @@ typedef struct mpw_req {
 	uint64_t task; /* const weft_task * */
 	uint64_t nitems;
 } mpw_req;
+
+typedef struct mpw_fixed {
+	uint64_t in_off, out_off;   /* offsets of record 0 in the arena */
+	uint64_t count;             /* records */
+	uint64_t in_size, out_size; /* each record's size */
+	uint64_t map_size;          /* the worker maps the arena's first map_size bytes */
+	uint64_t first;             /* the map's index of record 0 (messages) */
+} mpw_fixed;
 
 enum { MPW_READY = 1, MPW_INITFAIL = 2, MPW_START = 3, MPW_RESULT = 4, MPW_RESULTS = 5 };
 

@@ -15,6 +15,7 @@
 #include "multiprocessing/pool_internal.h"
 
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,93 @@ static uint64_t run_item(rbuf *b, mpw_progress *pg, sampler *sm, weft__failure *
 	return now;
 }
 
+/* ---- fixed-record chunks (MPW_FIXED) ---------------------------------------------------- */
+
+/* The engine's arena as this worker maps it (pool_arena.c): remapped when
+ * a request needs more of the file than is mapped. */
+static int arena_fd = -1;
+static char *arena;
+static size_t arena_len;
+
+static const char *arena_map(size_t need)
+{
+	if (need <= arena_len)
+		return arena;
+	if (arena)
+		munmap(arena, arena_len);
+	arena = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_SHARED, arena_fd, 0);
+	if (arena == MAP_FAILED) {
+		arena = NULL;
+		arena_len = 0;
+		return NULL;
+	}
+	arena_len = need;
+	return arena;
+}
+
+/* One output buffer for every call: its length is emptied before each,
+ * and weft_bytes_set writes over its block (no allocation per record). */
+static weft_bytes fixed_out;
+
+/* Runs a fixed-record chunk (pool_wire.h) and records its outcome. */
+static void run_fixed(weft_connection *c, mpw_progress *pg, rbuf *b, weft__failure *f, const weft_task *t,
+                      const mpw_req *h, const mpw_fixed *d)
+{
+	uint64_t t0 = now_ns();
+	int code = 0;
+	char *msg = NULL;
+	const char *base = arena_fd < 0 ? NULL : arena_map(d->map_size);
+	uint64_t n = d->count;
+	/* The manager's requests are well formed; checked anyway, since a
+	 * bad one would write anywhere. */
+	if (!base || d->in_off > d->map_size || d->out_off > d->map_size ||
+	    (d->in_size && n > (d->map_size - d->in_off) / d->in_size) ||
+	    (d->out_size && n > (d->map_size - d->out_off) / d->out_size)) {
+		code = WEFT_ENOMEM;
+		if (asprintf(&msg, "the worker process could not map the pool's arena (%s)",
+		             strerror(errno)) < 0)
+			msg = NULL;
+		n = 0;
+	}
+	const char *in = base ? base + d->in_off : NULL;
+	char *out = base ? (char *)base + d->out_off : NULL;
+	size_t isz = d->in_size, osz = d->out_size;
+	atomic_store_explicit(&pg->seq, h->seq, memory_order_relaxed);
+	atomic_store_explicit(&pg->item, 0, memory_order_relaxed);
+	atomic_store_explicit(&pg->running, 1, memory_order_release);
+	for (uint64_t i = 0; i < n; i++) {
+		if (h->flags & MPW_TIMED) {
+			record(b, MPW_START, h->seq, 0, 0, NULL, NULL, 0);
+			flush(c, b, now_ns());
+		}
+		fixed_out.len = 0;
+		int rc = t->fn(in + i * isz, isz, &fixed_out);
+		if (f->code || rc < 0) {
+			code = f->code ? f->code : rc;
+			if (asprintf(&msg, "item %llu: %s", (unsigned long long)(d->first + i),
+			             f->code && f->msg ? f->msg : weft_strerror(code)) < 0)
+				msg = NULL;
+			break;
+		}
+		if (fixed_out.len != osz) {
+			code = WEFT_EINVAL;
+			if (asprintf(&msg,
+			             "item %llu: task '%s' returned %zu bytes, the map's out_size is %zu",
+			             (unsigned long long)(d->first + i), t->name, fixed_out.len, osz) < 0)
+				msg = NULL;
+			break;
+		}
+		memcpy(out + i * osz, fixed_out.data, osz);
+	}
+	atomic_store_explicit(&pg->running, 0, memory_order_release);
+	uint64_t now = now_ns();
+	record(b, MPW_RESULT, h->seq, 0, code, msg, NULL, now - t0);
+	free(msg);
+	if (f->code)
+		weft__failure_clear(f);
+	flush(c, b, now); /* the caller copies each chunk's outputs as it arrives */
+}
+
 /* Runs the unit that starts msg and returns its length; a malformed one
  * ends the worker (the manager then reports its items as broken). */
 static size_t run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, sampler *sm, const char *msg,
@@ -209,6 +297,19 @@ static size_t run_unit(weft_connection *c, mpw_progress *pg, rbuf *b, sampler *s
 	size_t off = sizeof h;
 	weft__failure f; /* one record for the unit, cleared after a failure */
 	weft__failure *prev = weft__failure_enter(&f);
+	if (h.flags & MPW_FIXED) {
+		mpw_fixed d;
+		uint64_t w;
+		if (h.nitems != 1 || len - off < sizeof w + sizeof d)
+			finish(1);
+		memcpy(&w, msg + off, sizeof w);
+		if (w != sizeof d)
+			finish(1);
+		memcpy(&d, msg + off + sizeof w, sizeof d);
+		run_fixed(c, pg, b, &f, t, &h, &d);
+		weft__failure_leave(prev);
+		return off + sizeof w + sizeof d;
+	}
 	for (uint64_t i = 0; i < h.nitems; i++) {
 		uint64_t w;
 		if (len - off < sizeof w)
@@ -245,6 +346,7 @@ static bool more_waiting(weft_connection *c)
 _Noreturn void weft__mpw_main(const weft__mpw_cfg *cfg)
 {
 	weft_connection *c = cfg->conn;
+	arena_fd = cfg->arena_fd;
 	pthread_sigmask(SIG_SETMASK, cfg->mask, NULL); /* the manager blocks all */
 	rbuf b = {.batch_at = SIZE_MAX};
 	if (cfg->initializer) {

@@ -77,6 +77,7 @@ static _Noreturn void become_worker(weft__mpe *e, int ctl, const int *pidfds, co
 	    .initializer = e->o.initializer,
 	    .initarg = e->o.initarg,
 	    .mask = &e->child_mask,
+	    .arena_fd = e->arena_fd,
 	};
 	weft__mpw_main(&cfg);
 }
@@ -173,7 +174,10 @@ int weft__zyg_start(weft__mpe *e)
 	    .child_setup = serve,
 	    .setup_ctx = e,
 	};
+	weft__mpa_open(e); /* without it, fixed-record maps fail; the rest works */
+	weft__mpe_fd_keep(e->arena_fd);
 	int rc = weft__mp_start(&e->zproc, &d, WEFT_START_FORK);
+	weft__mpe_fd_keep(-1);
 	close(sv[1]);
 	e->zfd_child = -1;
 	if (rc) {

@@ -52,10 +52,11 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 	int rc = 0;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
+		weft__sched_settle(s);
 		weft__sched_drop_dead(s);
-		if (!s->n)
+		weft__sched_entry top;
+		if (!weft__sched_top(s, &top))
 			break;
-		weft__sched_entry top = s->heap[0];
 		/* Its slot (action, argument) is needed once it is due: fetch
 		 * it while we sleep, or while the previous action ran. */
 		__builtin_prefetch(&s->slots[top.slot]);
@@ -77,7 +78,7 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 				break;
 			continue;
 		}
-		weft__sched_pop(s);
+		weft__sched_take(s);
 		s->live--;
 		weft__sched_slot *sl = &s->slots[top.slot];
 		weft_sched_action action = sl->action;

@@ -57,6 +57,7 @@ void weft_scheduler_free(weft_scheduler *s)
 		return;
 	pthread_mutex_destroy(&s->mu);
 	free(s->heap_mem);
+	weft__sched_batch_free(s);
 	free(s->slots);
 	free(s);
 }
@@ -103,9 +104,10 @@ void weft__sched_drop_dead(weft_scheduler *s)
 {
 	/* With no dead entry the top's slot need not be read here (a cache
 	 * miss per event on a large queue). */
-	while (s->dead && s->n && s->slots[s->heap[0].slot].state == SLOT_DEAD) {
-		weft__sched_entry e = weft__sched_pop(s);
-		weft__sched_free_slot(s, e.slot);
+	weft__sched_entry top;
+	while (s->dead && weft__sched_top(s, &top) && s->slots[top.slot].state == SLOT_DEAD) {
+		weft__sched_take(s);
+		weft__sched_free_slot(s, top.slot);
 		s->dead--;
 	}
 }
@@ -115,14 +117,16 @@ int weft__sched_queue_slot(weft_scheduler *s, uint32_t idx, double time, int pri
 	weft__sched_slot *sl = &s->slots[idx];
 	uint64_t seq = sl->seq;
 	sl->seq = s->seq++;
-	int rc = weft__sched_push(s, (weft__sched_entry){time, priority, idx});
+	weft__sched_entry e = {time, priority, idx};
+	int rc = sl->interval > 0 ? weft__sched_push(s, e) : weft__sched_pend(s, e);
 	if (rc) {
 		sl->seq = seq;
 		return rc;
 	}
 	sl->state = SLOT_QUEUED;
 	s->live++;
-	*wake = s->heap[0].slot == idx && s->sleepers > 0;
+	weft__sched_entry top;
+	*wake = s->sleepers > 0 && weft__sched_top(s, &top) && top.slot == idx;
 	if (*wake)
 		atomic_fetch_add(&s->wake_word, 1);
 	return 0;
@@ -204,11 +208,12 @@ int weft_sched_cancel(weft_scheduler *s, weft_sched_event ev)
 			s->live--;
 			s->dead++;
 			/* A sleeping run() may be waiting for this one. */
-			wake = s->heap[0].slot == idx && s->sleepers > 0;
+			weft__sched_entry top;
+			wake = s->sleepers > 0 && weft__sched_top(s, &top) && top.slot == idx;
 			if (wake)
 				atomic_fetch_add(&s->wake_word, 1);
 			if (s->dead > 64 && s->dead > s->live)
-				weft__sched_compact(s);
+				weft__sched_compact_all(s);
 			rc = 0;
 		} else if (sl->state == SLOT_RUNNING) {
 			sl->state = SLOT_STOPPED; /* a periodic event stops after this tick */
@@ -241,6 +246,26 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->sequence > y->sequence) - (x->sequence < y->sequence);
 }
 
+/* Appends the queued events among src[from..to) to v[k..live); returns
+ * the new k. */
+static size_t snapshot(const weft_scheduler *s, const weft__sched_entry *src, size_t from, size_t to,
+                       weft_sched_entry *v, size_t k, size_t live)
+{
+	for (size_t i = from; i < to && k < live; i++) {
+		weft__sched_entry e = src[i];
+		const weft__sched_slot *sl = &s->slots[e.slot];
+		if (sl->state != SLOT_QUEUED)
+			continue;
+		v[k++] = (weft_sched_entry){.time = e.time,
+		                            .priority = e.priority,
+		                            .sequence = sl->seq,
+		                            .action = sl->action,
+		                            .arg = sl->arg,
+		                            .event = {handle(s, e.slot)}};
+	}
+	return k;
+}
+
 int weft_sched_queue(weft_scheduler *s, weft_sched_entry **out, size_t *n)
 {
 	if (!s || !out || !n)
@@ -255,18 +280,9 @@ int weft_sched_queue(weft_scheduler *s, weft_sched_entry **out, size_t *n)
 		return WEFT_ENOMEM;
 	}
 	size_t k = 0;
-	for (size_t i = 0; i < s->n && k < live; i++) {
-		weft__sched_entry e = s->heap[i];
-		const weft__sched_slot *sl = &s->slots[e.slot];
-		if (sl->state != SLOT_QUEUED)
-			continue;
-		v[k++] = (weft_sched_entry){.time = e.time,
-		                            .priority = e.priority,
-		                            .sequence = sl->seq,
-		                            .action = sl->action,
-		                            .arg = sl->arg,
-		                            .event = {handle(s, e.slot)}};
-	}
+	k = snapshot(s, s->heap, 0, s->n, v, k, live);
+	k = snapshot(s, s->sorted, s->spos, s->send, v, k, live);
+	k = snapshot(s, s->pend, 0, s->npend, v, k, live);
 	pthread_mutex_unlock(&s->mu);
 	if (k > 1)
 		qsort(v, k, sizeof *v, cmp_entry);

@@ -243,6 +243,49 @@ START_TEST(map_enomem)
 }
 END_TEST
 
+/* A fixed-record map whose allocations fail one by one (the caller's,
+ * then every thread's): ENOMEM, nothing leaked, and the pool serves the
+ * next map. */
+START_TEST(map_fixed_enomem)
+{
+	enum { N = 40 };
+	int fds = wt_open_fds();
+	weft_pool *p;
+	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2}));
+	long xs[N], ys[N];
+	for (int i = 0; i < N; i++)
+		xs[i] = i;
+	int failed = 0;
+	for (int skip = 0;; skip++) {
+		ck_assert_int_lt(skip, MAX_STEPS);
+		fail_alloc_after(skip);
+		int rc = weft_pool_map_fixed(p, f_square, xs, sizeof *xs, N, ys, sizeof *ys,
+		                             &(weft_pool_map_opts){.chunksize = 7}, 30);
+		if (!disarm_hit()) {
+			wt_ok(rc);
+			for (int i = 0; i < N; i++)
+				ck_assert_int_eq(ys[i], (long)i * i);
+			break;
+		}
+		ck_assert_msg(rc == 0 || rc == WEFT_ENOMEM, "%s", weft_errname(rc));
+		failed += rc == WEFT_ENOMEM;
+	}
+	ck_assert_int_gt(failed, 0);
+	/* Every thread's allocations, the manager's too. */
+	wt_fault_arm_global(WT_FAULT_ALLOC, 0, -1);
+	int rc = weft_pool_map_fixed(p, f_square, xs, sizeof *xs, N, ys, sizeof *ys, NULL, 30);
+	wt_fault_disarm();
+	ck_assert(rc == 0 || rc == WEFT_ENOMEM);
+	for (int i = 0; i < N; i++)
+		ys[i] = 0;
+	wt_ok(weft_pool_map_fixed(p, f_square, xs, sizeof *xs, N, ys, sizeof *ys, NULL, 30));
+	ck_assert_int_eq(ys[N - 1], (long)(N - 1) * (N - 1));
+	weft_pool_free(p);
+	mpt_no_children();
+	ck_assert_int_eq(wt_open_fds(), fds);
+}
+END_TEST
+
 /* No thread for the manager: EAGAIN, the forked processes are gone. */
 START_TEST(threads_eagain)
 {
@@ -292,6 +335,7 @@ int main(void)
 	tcase_add_test(tc, pool_new_enomem);
 	tcase_add_test(tc, ppexec_new_enomem);
 	tcase_add_test(tc, map_enomem);
+	tcase_add_test(tc, map_fixed_enomem);
 	tcase_add_test(tc, threads_eagain);
 	suite_add_tcase(s, tc);
 	return wt_run(s);

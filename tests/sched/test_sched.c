@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- a log of what ran, readable from another thread ----------------------- */
@@ -694,6 +695,121 @@ START_TEST(insertion_order_survives_compaction)
 }
 END_TEST
 
+/* Entered events meet in three places (the heap, a pending batch sorted
+ * in bulk, the sorted run it merges into): batches of every size entered
+ * between non-blocking runs, with many equal times (and -0.0 beside 0.0)
+ * and priorities, and random cancels, still run exactly the due events,
+ * each once, in (time, priority, insertion) order, and the snapshot agrees. */
+typedef struct rev {
+	double time;
+	int priority;
+	long seq;  /* entry order */
+	int state; /* 0 queued, 1 ran, 2 cancelled */
+	weft_sched_event ev;
+	struct rev **ran; /* where the run order is recorded */
+	int *nran;
+} rev;
+
+static int record(void *arg)
+{
+	rev *e = arg;
+	e->ran[(*e->nran)++] = e;
+	e->state = 1;
+	return 0;
+}
+
+static bool rev_before(const rev *a, const rev *b)
+{
+	if (a->time != b->time)
+		return a->time < b->time;
+	if (a->priority != b->priority)
+		return a->priority < b->priority;
+	return a->seq < b->seq;
+}
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+START_TEST(bulk_batches_keep_the_order)
+{
+	enum { N = 40000 };
+	rev *ev = calloc(N, sizeof *ev);
+	rev **ran = calloc(N, sizeof *ran);
+	ck_assert(ev && ran);
+	int nran = 0, n = 0;
+	uint32_t seed = 12345;
+	weft_sched_vclock clk = {0};
+	weft_sched_opts o = weft_sched_virtual_opts(&clk);
+	weft_scheduler *s;
+	wt_ok(weft_scheduler_new(&s, &o));
+	while (n < N) {
+		/* a batch: one event, a few, or thousands */
+		int size = (int[]){1, 3, 31, 32, 200, 5000}[rnd(&seed) % 6];
+		for (int i = 0; i < size && n < N; i++, n++) {
+			uint32_t r = rnd(&seed);
+			double t = clk.now + (double)(r % 64) - 8; /* some already due */
+			if (r % 97 == 0)
+				t = (r / 97) % 2 ? -0.0 : 0.0;
+			ev[n] = (rev){t, (int)(r >> 8) % 3 - 1, n, 0, {0}, ran, &nran};
+			wt_ok(weft_sched_enterabs(s, t, ev[n].priority, record, &ev[n], &ev[n].ev));
+		}
+		for (int i = 0; i < size / 4; i++) { /* cancel some queued ones */
+			rev *c = &ev[rnd(&seed) % n];
+			if (c->state == 0) {
+				wt_ok(weft_sched_cancel(s, c->ev));
+				c->state = 2;
+			} else {
+				wt_rc(weft_sched_cancel(s, c->ev), WEFT_ENOENT);
+			}
+		}
+		if (rnd(&seed) % 4 == 0) { /* the snapshot: every queued event, in order */
+			weft_sched_entry *q;
+			size_t nq, want = 0;
+			wt_ok(weft_sched_queue(s, &q, &nq));
+			for (int i = 0; i < n; i++)
+				want += ev[i].state == 0;
+			ck_assert_uint_eq(nq, want);
+			for (size_t i = 0; i < nq; i++) {
+				rev *e = q[i].arg;
+				ck_assert_int_eq(e->state, 0);
+				ck_assert(q[i].event.id == e->ev.id);
+				if (i)
+					ck_assert(rev_before(q[i - 1].arg, e));
+			}
+			free(q);
+		}
+		/* run what is due: exactly the queued events at or before now */
+		clk.now += (double)(rnd(&seed) % 16);
+		int from = nran;
+		double next;
+		wt_ok(weft_sched_run(s, false, &next));
+		for (int i = from + 1; i < nran; i++)
+			ck_assert(rev_before(ran[i - 1], ran[i]));
+		for (int i = 0; i < n; i++) {
+			ck_assert(ev[i].state != 0 || ev[i].time > clk.now);
+			if (ev[i].state == 1 && ev[i].seq >= 0)
+				ck_assert(ev[i].time <= clk.now);
+		}
+	}
+	wt_ok(weft_sched_run(s, true, NULL));
+	int cancelled = 0;
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_ne(ev[i].state, 0);
+		cancelled += ev[i].state == 2;
+	}
+	ck_assert_int_eq(nran + cancelled, N);
+	ck_assert(weft_sched_empty(s));
+	weft_scheduler_free(s);
+	free(ran);
+	free(ev);
+}
+END_TEST
+
 /* Threads enter and cancel while two threads run the scheduler: every
  * event not cancelled runs exactly once. */
 struct hammer {
@@ -803,6 +919,7 @@ int main(void)
 	tcase_add_test(tc, periodic_skip_and_catch_up);
 	tcase_add_test(tc, periodic_cancel_and_failure);
 	tcase_add_test(tc, insertion_order_survives_compaction);
+	tcase_add_test(tc, bulk_batches_keep_the_order);
 	tcase_add_test(tc, threads_enter_cancel_and_run);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(su, tc);

@@ -6,6 +6,7 @@
 #include "wfault.h"
 #include "wtest.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 static int count(void *arg)
@@ -81,6 +82,53 @@ START_TEST(enter_enomem_keeps_the_queue)
 }
 END_TEST
 
+/* The first enter past 64 events grows the slots and the three buffers
+ * of the pending batch, one allocation each: whichever fails, the enter
+ * reports ENOMEM and queues nothing, a retry works, and all 65 events run
+ * in time order. */
+static int ran_order[65], nran_order;
+
+static int note_order(void *arg)
+{
+	ran_order[nran_order++] = (int)(intptr_t)arg;
+	return 0;
+}
+
+START_TEST(batch_growth_enomem_each_step)
+{
+	for (int skip = 0; skip < 6; skip++) {
+		weft_sched_vclock clk = {0};
+		weft_sched_opts o = weft_sched_virtual_opts(&clk);
+		weft_scheduler *s;
+		wt_ok(weft_scheduler_new(&s, &o));
+		nran_order = 0;
+		for (int i = 0; i < 64; i++) /* event i at time 64 - i */
+			wt_ok(weft_sched_enterabs(s, 64 - i, 0, note_order, (void *)(intptr_t)i, NULL));
+		wt_fault_arm(WT_FAULT_ALLOC, skip, 1);
+		int rc = weft_sched_enterabs(s, 0.5, 0, note_order, (void *)(intptr_t)64, NULL);
+		int hits = wt_fault_hits();
+		wt_fault_disarm();
+		if (hits) {
+			wt_rc(rc, WEFT_ENOMEM);
+			weft_sched_entry *q;
+			size_t n;
+			wt_ok(weft_sched_queue(s, &q, &n));
+			ck_assert_uint_eq(n, 64); /* nothing was queued */
+			free(q);
+			wt_ok(weft_sched_enterabs(s, 0.5, 0, note_order, (void *)(intptr_t)64, NULL));
+		} else {
+			wt_ok(rc);
+		}
+		wt_ok(weft_sched_run(s, true, NULL));
+		ck_assert_int_eq(nran_order, 65);
+		ck_assert_int_eq(ran_order[0], 64);
+		for (int i = 1; i < 65; i++)
+			ck_assert_int_eq(ran_order[i], 64 - i);
+		weft_scheduler_free(s);
+	}
+}
+END_TEST
+
 /* A periodic action that enters events (taking the heap's spare room)
  * while allocation fails: its next tick is still queued. */
 typedef struct {
@@ -133,6 +181,7 @@ int main(void)
 	TCase *tc = wt_tcase("faults", 60);
 	tcase_add_test(tc, new_enomem_each_allocation);
 	tcase_add_test(tc, enter_enomem_keeps_the_queue);
+	tcase_add_test(tc, batch_growth_enomem_each_step);
 	tcase_add_test(tc, periodic_tick_needs_no_memory);
 	suite_add_tcase(s, tc);
 	return wt_run(s);

@@ -17,6 +17,7 @@
  *   p.map(f, xs, chunksize)               weft_pool_map(p, f, xs, n, results, &opts, timeout)
  *   p.map_async(f, xs, ...)               weft_pool_map_async(p, &fut, f, xs, n, results, &opts)
  *   p.starmap(f, [(a, b), ...])           weft_pool_starmap(p, f, args, n, nargs, results, ...)
+ *   p.map(f, numbers) (C arrays)          weft_pool_map_fixed(p, f, in, in_size, n, out, out_size, ...)
  *   p.imap(f, xs) / imap_unordered        weft_pool_imap / _unordered + weft_pool_iter_next
  *   AsyncResult.get(timeout) / ready()    weft_future_result_bytes / weft_future_done
  *   p.close(); p.join(); p.terminate()    weft_pool_close / _join / _terminate
@@ -168,6 +169,27 @@ WEFT_EXTERN int weft_pool_starmap(weft_pool *p, weft_task_fn fn, const weft_byte
 WEFT_EXTERN int weft_pool_starmap_async(weft_pool *p, weft_future **out, weft_task_fn fn,
                                         const weft_bytes *args, size_t n, size_t nargs, weft_bytes *results,
                                         const weft_pool_map_opts *opts);
+
+/* Python's map over an array of fixed-size records, the C form of
+ * p.map(f, list_of_numbers): fn runs on each input record
+ * in + i * in_size (in_size bytes) and must produce exactly out_size
+ * bytes, which land at out + i * out_size. Same tasks, chunking (0 =
+ * Python's rule), per-call timeout, crash and shutdown behaviour as
+ * weft_pool_map; the records travel through memory the workers share
+ * with the pool, not through messages, and no result is allocated.
+ * Returns 0 with out[0..n) filled; the first failure's code (message:
+ * weft_last_failure_message(), which names the record; a chunk stops at
+ * its first failure), EINVAL with "item i: ..." when call i's output was
+ * not out_size bytes, EBROKEN when a worker died in a call (the signal is
+ * in the message; the pool replaces it); ETIMEDOUT / ECANCELED when the
+ * wait ended first (the calls go on, out is not written any more); on
+ * any error out may be partly written. ESHUTDOWN, EBROKEN (pool broken,
+ * forked child), EINVAL (NULL p or fn, in or out NULL with n > 0, a zero
+ * size, n * size overflowing, callbacks in opts, fn not a WEFT_TASK, bad
+ * timeout), ENOMEM. */
+WEFT_EXTERN int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in_size, size_t n,
+                                    void *out, size_t out_size, const weft_pool_map_opts *opts,
+                                    double timeout);
 
 /* ---- imap / imap_unordered ------------------------------------------------------- */
 
