@@ -62,8 +62,9 @@ WEFT_EXTERN const weft_task *weft_task_lookup(const char *name);
 WEFT_EXTERN const weft_task *weft_task_find(weft_task_fn fn);
 
 /* Replaces out's contents with a copy of data[0..len), written over the
- * block out->data when that block has room for len bytes (no allocation),
- * else into a new one. EINVAL (out NULL, or data NULL with len > 0), ENOMEM. */
+ * malloc'd block out->data when that block has room for len bytes (no
+ * allocation), else into a new one (the old contents are freed as by
+ * weft_bytes_free). EINVAL (out NULL, or data NULL with len > 0), ENOMEM. */
 WEFT_EXTERN int weft_bytes_set(weft_bytes *out, const void *data, size_t len);
 
 /* Frees b->data (whether malloc'd or mapped by weft) and zeroes b. NULL is

@@ -64,8 +64,8 @@ int weft_bytes_set(weft_bytes *out, const void *data, size_t len)
 	 * with one output, as the process pool's fixed-record map does, then
 	 * allocates once; that loop empties len before each call, so it asks
 	 * the allocator for the block's size). memmove: data may point into
-	 * it. */
-	if (len && out->data && len <= malloc_usable_size(out->data)) {
+	 * it. Bytes in a module's mapping are no malloc block: replaced. */
+	if (len && out->data && !weft__mapped_contains(out->data) && len <= malloc_usable_size(out->data)) {
 		memmove(out->data, data, len);
 		out->len = len;
 		return 0;
