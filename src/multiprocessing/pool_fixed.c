@@ -34,6 +34,13 @@ typedef struct fjob {
 	/* The manager's until every unit is published. */
 	int first_code;
 	char *first_msg;
+	/* The async form: the manager copies each chunk's outputs to dest
+	 * and ends fut once every unit is released. */
+	weft_future *fut;
+	char *dest;
+	size_t released;
+	bool running;   /* fut was moved to running (the first chunk started) */
+	bool cancelled; /* fut was cancelled before: no chunk runs, dest is not touched */
 } fjob;
 
 typedef struct funit {
@@ -53,14 +60,25 @@ static void job_release(fjob *j)
 	free(j->codes);
 	free(j->order);
 	free(j->first_msg);
+	weft_future_release(j->fut);
 	free(j);
 }
 
 /* ---- the units (the manager thread) -------------------------------------------------------- */
 
+/* The sync form cannot be cancelled; the async form's future can, until
+ * its first chunk starts (then it runs, as Python's). */
 static bool unit_start(weft__mpu *u, size_t i)
 {
-	return true; /* nothing can cancel a chunk before it runs */
+	fjob *j = ((funit *)u)->job;
+	if (!j->fut || j->running)
+		return true;
+	if (j->cancelled || weft_future_set_running_or_notify_cancel(j->fut) == WEFT_ECANCELED) {
+		j->cancelled = true;
+		return false;
+	}
+	j->running = true;
+	return true;
 }
 
 static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const weft_bytes *out)
@@ -77,10 +95,40 @@ static void unit_done(weft__mpu *u, size_t i, int code, const char *msg, const w
 /* Publishes the unit to the waiting caller; the seq_cst pair (seq bump
  * here, waiters bump there) makes sure a waiter either sees the new seq
  * in its park or is counted here. */
+/* The async form's end of a unit: its outputs go to the caller's array
+ * (until a failure: then the rest is not worth copying); the last unit
+ * ends the future. */
+static void unit_release_async(fjob *j, size_t k)
+{
+	if (j->cancelled) {
+		j->released++; /* the future ended when it was cancelled */
+		return;
+	}
+	if (!j->first_code) {
+		size_t base = k * j->chunk, cnt = j->n - base < j->chunk ? j->n - base : j->chunk;
+		memcpy(j->dest + base * j->out_size, j->r.at + j->out_off + base * j->out_size,
+		       cnt * j->out_size);
+	}
+	if (++j->released < j->nunits)
+		return;
+	if (j->first_code)
+		weft_future_set_failure(j->fut, j->first_code, "%s",
+		                        j->first_msg ? j->first_msg : weft_strerror(j->first_code));
+	else
+		weft_future_set_result(j->fut, NULL);
+}
+
 static void unit_release(weft__mpu *u)
 {
 	funit *fu = (funit *)u;
 	fjob *j = fu->job;
+	if (j->fut) {
+		unit_release_async(j, fu->k);
+		weft__mpu_fini(u);
+		free(fu);
+		job_release(j);
+		return;
+	}
 	size_t k = atomic_load_explicit(&j->produced, memory_order_relaxed);
 	j->order[k] = fu->k;
 	atomic_store_explicit(&j->produced, k + 1, memory_order_release);
@@ -187,12 +235,15 @@ static int wait_units(fjob *j, char *out, int64_t deadline)
 	return j->first_code;
 }
 
-int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in_size, size_t n, void *out,
-                        size_t out_size, const weft_pool_map_opts *opts, double timeout)
+/* The checks, the job, the copy in and the submission, common to both
+ * forms: 0 with *out the job (NULL for an empty map), or an error. */
+static int start(weft_pool *p, fjob **out, weft_task_fn fn, const void *in, size_t in_size, size_t n,
+                 void *dest, size_t out_size, const weft_pool_map_opts *opts, bool async)
 {
 	weft_pool_map_opts o = opts ? *opts : (weft_pool_map_opts){0};
-	if (!p || !fn || !in_size || !out_size || (n && (!in || !out)) || !weft__timeout_valid(timeout) ||
-	    o.callback || o.error_callback || !weft__mpe_timeout_ok(o.timeout))
+	*out = NULL;
+	if (!p || !fn || !in_size || !out_size || (n && (!in || !dest)) || o.callback || o.error_callback ||
+	    !weft__mpe_timeout_ok(o.timeout))
 		return WEFT_EINVAL;
 	/* Both arrays, side by side in the arena, with room to align. */
 	if (n > (SIZE_MAX / 2 - 64) / in_size || n > (SIZE_MAX / 2 - 64) / out_size)
@@ -203,7 +254,7 @@ int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in
 	weft__mpe *e = weft__pool_engine(p);
 	if (weft__mpe_foreign(e))
 		return WEFT_EBROKEN;
-	if (!n)
+	if (!n && !async)
 		return 0; /* as weft_pool_map: an empty map is done at once */
 	fjob *j = calloc(1, sizeof *j);
 	if (!j)
@@ -211,9 +262,19 @@ int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in
 	atomic_init(&j->refs, 1);
 	weft__mpe_retain(e);
 	j->e = e;
+	if (async && weft_future_new(&j->fut)) {
+		job_release(j);
+		return WEFT_ENOMEM;
+	}
+	if (!n) {
+		weft_future_set_result(j->fut, NULL);
+		*out = j;
+		return 0;
+	}
 	j->n = n;
 	j->in_size = in_size;
 	j->out_size = out_size;
+	j->dest = async ? dest : NULL;
 	j->chunk = o.chunksize ? o.chunksize : weft__pjob_default_chunk(n, weft_pool_processes(p));
 	j->nunits = n / j->chunk + (n % j->chunk != 0);
 	j->out_off = (n * in_size + 63) & ~(size_t)63;
@@ -225,11 +286,42 @@ int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in
 		memcpy(j->r.at, in, n * in_size);
 		rc = submit(j, t, weft__pool_timeout(p, o.timeout));
 	}
-	if (!rc) {
-		int64_t deadline;
-		weft__deadline(timeout, &deadline); /* checked above */
-		rc = wait_units(j, out, deadline);
+	if (rc) {
+		job_release(j);
+		return rc;
 	}
+	*out = j;
+	return 0;
+}
+
+int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in_size, size_t n, void *out,
+                        size_t out_size, const weft_pool_map_opts *opts, double timeout)
+{
+	if (!weft__timeout_valid(timeout))
+		return WEFT_EINVAL;
+	fjob *j;
+	int rc = start(p, &j, fn, in, in_size, n, out, out_size, opts, false);
+	if (rc || !j)
+		return rc;
+	int64_t deadline;
+	weft__deadline(timeout, &deadline); /* checked above */
+	rc = wait_units(j, out, deadline);
 	job_release(j);
 	return rc;
+}
+
+int weft_pool_map_fixed_async(weft_pool *p, weft_future **out, weft_task_fn fn, const void *in,
+                              size_t in_size, size_t n, void *dest, size_t out_size,
+                              const weft_pool_map_opts *opts)
+{
+	if (!out)
+		return WEFT_EINVAL;
+	fjob *j;
+	int rc = start(p, &j, fn, in, in_size, n, dest, out_size, opts, true);
+	if (rc)
+		return rc;
+	weft_future_retain(j->fut);
+	*out = j->fut;
+	job_release(j);
+	return 0;
 }

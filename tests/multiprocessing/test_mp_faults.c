@@ -271,6 +271,27 @@ START_TEST(map_fixed_enomem)
 		failed += rc == WEFT_ENOMEM;
 	}
 	ck_assert_int_gt(failed, 0);
+	/* The async form: ENOMEM and no future, or a future that succeeds. */
+	failed = 0;
+	for (int skip = 0;; skip++) {
+		ck_assert_int_lt(skip, MAX_STEPS);
+		weft_future *f = NULL;
+		fail_alloc_after(skip);
+		int rc = weft_pool_map_fixed_async(p, &f, f_square, xs, sizeof *xs, N, ys, sizeof *ys,
+		                                   &(weft_pool_map_opts){.chunksize = 7});
+		bool hit = disarm_hit();
+		if (rc) {
+			wt_rc(rc, WEFT_ENOMEM);
+			ck_assert_ptr_null(f);
+			failed++;
+			continue;
+		}
+		wt_ok(weft_future_result(f, 30, NULL));
+		weft_future_release(f);
+		if (!hit)
+			break;
+	}
+	ck_assert_int_gt(failed, 0);
 	/* Every thread's allocations, the manager's too. */
 	wt_fault_arm_global(WT_FAULT_ALLOC, 0, -1);
 	int rc = weft_pool_map_fixed(p, f_square, xs, sizeof *xs, N, ys, sizeof *ys, NULL, 30);

@@ -369,6 +369,79 @@ START_TEST(closed_and_terminated)
 }
 END_TEST
 
+START_TEST(async_map)
+{
+	pt_setup();
+	weft_pool *p;
+	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 2}));
+	enum { N = 1000 };
+	long *xs = longs(N), ys[N];
+	weft_future *f;
+	wt_ok(weft_pool_map_fixed_async(p, &f, f_sq, xs, sizeof *xs, N, ys, sizeof *ys, NULL));
+	wt_ok(weft_future_result(f, 30, NULL));
+	for (long i = 0; i < N; i++)
+		ck_assert_int_eq(ys[i], i * i);
+	weft_future_release(f);
+	/* empty: done at once */
+	wt_ok(weft_pool_map_fixed_async(p, &f, f_sq, NULL, sizeof *xs, 0, NULL, sizeof *ys, NULL));
+	ck_assert(weft_future_done(f));
+	wt_ok(weft_future_result(f, 0, NULL));
+	weft_future_release(f);
+	/* a failure ends the future with it */
+	wt_ok(weft_pool_map_fixed_async(p, &f, f_fail_5_9, xs, sizeof *xs, 20, ys, sizeof *ys,
+	                                &(weft_pool_map_opts){.chunksize = 20}));
+	wt_rc(weft_future_result(f, 30, NULL), WEFT_ERANGE);
+	ck_assert_str_eq(weft_future_error_message(f), "item 5: bad value 5");
+	weft_future_release(f);
+	/* released before it is done: the pool finishes it alone */
+	wt_ok(weft_pool_map_fixed_async(p, &f, f_sq, xs, sizeof *xs, N, ys, sizeof *ys, NULL));
+	weft_future_release(f);
+	/* a crash */
+	wt_ok(weft_pool_map_fixed_async(p, &f, f_crash_on_3, xs, sizeof *xs, 8, ys, sizeof *ys, NULL));
+	wt_rc(weft_future_result(f, 30, NULL), WEFT_EBROKEN);
+	weft_future_release(f);
+	wt_rc(weft_pool_map_fixed_async(p, NULL, f_sq, xs, sizeof *xs, N, ys, sizeof *ys, NULL), WEFT_EINVAL);
+	wt_rc(weft_pool_map_fixed_async(p, &f, f_sq, xs, sizeof *xs, N, NULL, sizeof *ys, NULL), WEFT_EINVAL);
+	check_squares(p, 100, 0);
+	free(xs);
+	weft_pool_free(p);
+	mpt_no_children();
+}
+END_TEST
+
+/* Cancelled while it waits in the queue: no call runs, out is untouched. */
+START_TEST(async_cancel_pending)
+{
+	pt_setup();
+	weft_pool *p;
+	wt_ok(weft_pool_new(&p, &(weft_pool_opts){.processes = 1}));
+	long x = 2;
+	weft_future *busy[2], *f;
+	/* A new pool's window holds two calls (it assumes slow ones): the
+	 * map stays queued while they wait for the gate. */
+	for (int i = 0; i < 2; i++)
+		wt_ok(weft_pool_apply_async(p, &busy[i], t_gated, &x, sizeof x, NULL));
+	wt_ok(weft_sem_acquire(&pt->started, 30));
+	long xs[4] = {1, 2, 3, 4}, ys[4] = {-1, -1, -1, -1};
+	wt_ok(weft_pool_map_fixed_async(p, &f, t_square, xs, sizeof *xs, 4, ys, sizeof *ys, NULL));
+	int calls = atomic_load(&pt->calls);
+	wt_ok(weft_future_cancel(f));
+	wt_ok(weft_event_set(&pt->gate));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pt_result_long(busy[i]), 4);
+		weft_future_release(busy[i]);
+	}
+	ck_assert(weft_future_cancelled(f));
+	weft_future_release(f);
+	check_squares(p, 10, 0);                              /* runs after the cancelled map's turn */
+	ck_assert_int_eq(atomic_load(&pt->calls), calls + 2); /* the two applies only */
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(ys[i], -1);
+	weft_pool_free(p);
+	mpt_no_children();
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
 	weft_pool *p;
@@ -416,6 +489,8 @@ int main(void)
 	tcase_add_test(tc, maxtasksperchild);
 	tcase_add_test(tc, concurrent_maps);
 	tcase_add_test(tc, closed_and_terminated);
+	tcase_add_test(tc, async_map);
+	tcase_add_test(tc, async_cancel_pending);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
 	return wt_run(s);

@@ -18,6 +18,7 @@
  *   p.map_async(f, xs, ...)               weft_pool_map_async(p, &fut, f, xs, n, results, &opts)
  *   p.starmap(f, [(a, b), ...])           weft_pool_starmap(p, f, args, n, nargs, results, ...)
  *   p.map(f, numbers) (C arrays)          weft_pool_map_fixed(p, f, in, in_size, n, out, out_size, ...)
+ *   p.map_async(f, numbers) (C arrays)    weft_pool_map_fixed_async(p, &fut, f, in, in_size, n, out, ...)
  *   p.imap(f, xs) / imap_unordered        weft_pool_imap / _unordered + weft_pool_iter_next
  *   AsyncResult.get(timeout) / ready()    weft_future_result_bytes / weft_future_done
  *   p.close(); p.join(); p.terminate()    weft_pool_close / _join / _terminate
@@ -190,6 +191,16 @@ WEFT_EXTERN int weft_pool_starmap_async(weft_pool *p, weft_future **out, weft_ta
 WEFT_EXTERN int weft_pool_map_fixed(weft_pool *p, weft_task_fn fn, const void *in, size_t in_size, size_t n,
                                     void *out, size_t out_size, const weft_pool_map_opts *opts,
                                     double timeout);
+
+/* Python's map_async over fixed-size records: returns at once with a
+ * future that is done when every call has ended (its result is empty;
+ * it fails with the first failure, as weft_pool_map_fixed returns it).
+ * The pool writes the outputs into out[0..n) until then, so out must stay
+ * valid that long; on failure out may be partly written. Errors as
+ * weft_pool_map_fixed, EINVAL also for fut NULL. */
+WEFT_EXTERN int weft_pool_map_fixed_async(weft_pool *p, weft_future **fut, weft_task_fn fn, const void *in,
+                                          size_t in_size, size_t n, void *out, size_t out_size,
+                                          const weft_pool_map_opts *opts);
 
 /* ---- imap / imap_unordered ------------------------------------------------------- */
 
