@@ -151,7 +151,9 @@ typedef struct weft_completed {
 	char **args;    /* a copy of argv, NULL-terminated */
 	int returncode; /* exit status, or -N when killed by signal N */
 	/* stdout and stderr when captured (data NULL otherwise). data is
-	 * NUL-terminated after len bytes, so text output is a C string. */
+	 * NUL-terminated after len bytes, so text output is a C string. Free
+	 * with weft_completed_free or weft_bytes_free, never free(): an output
+	 * past 1 MiB lies in a mapping weft recycles for the next capture. */
 	weft_bytes out, err;
 } weft_completed;
 
@@ -253,16 +255,17 @@ WEFT_EXTERN int weft_popen_wait(weft_popen *p, double timeout, int *returncode);
 /* Popen.communicate(input, timeout): writes input (NULL/0: none) to stdin
  * and closes it, reads stdout and stderr to EOF, then waits for the child.
  * out and err (each may be NULL to discard) receive what the pipes gave,
- * NUL-terminated; data stays NULL for a stream that is not a pipe. Never
- * deadlocks on full pipes; a child that exits without reading its input is
- * fine. Returns 0; WEFT_ETIMEDOUT when timeout passes: out/err hold the
- * output so far, the child keeps running, and calling communicate again
- * continues (input is then ignored: what was not written yet is still
- * sent) and returns all of the output from the start; WEFT_ECANCELED /
- * WEFT_ETIMEDOUT from a cancel scope (the child is killed and reaped,
- * out/err hold the output so far); WEFT_EINVAL (NULL p, bad timeout, input
- * without a stdin pipe, new input on a second call); WEFT_ENOMEM; WEFT_EIO
- * (or the errno's twin) when a read or write fails. */
+ * NUL-terminated (free with weft_bytes_free, not free()); data stays NULL
+ * for a stream that is not a pipe. Never deadlocks on full pipes; a child
+ * that exits without reading its input is fine. Returns 0; WEFT_ETIMEDOUT
+ * when timeout passes: out/err hold the output so far, the child keeps
+ * running, and calling communicate again continues (input is then
+ * ignored: what was not written yet is still sent) and returns all of the
+ * output from the start; WEFT_ECANCELED / WEFT_ETIMEDOUT from a cancel
+ * scope (the child is killed and reaped, out/err hold the output so far);
+ * WEFT_EINVAL (NULL p, bad timeout, input without a stdin pipe, new input
+ * on a second call); WEFT_ENOMEM; WEFT_EIO (or the errno's twin) when a
+ * read or write fails. */
 WEFT_EXTERN int weft_popen_communicate(weft_popen *p, const void *input, size_t input_len, double timeout,
                                        weft_bytes *out, weft_bytes *err);
 

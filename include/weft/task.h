@@ -32,8 +32,11 @@
 extern "C" {
 #endif
 
-/* Bytes with an owner: data is malloc'd (or NULL when len is 0); whoever
- * holds the weft_bytes frees it with weft_bytes_free. */
+/* Bytes with an owner: data is NULL when len is 0; whoever holds the
+ * weft_bytes frees it with weft_bytes_free, never with free() or realloc():
+ * data may lie in memory weft maps itself (a large captured output, see
+ * weft/subprocess.h). Bytes the caller builds with malloc may be handed to
+ * weft and are freed by weft_bytes_free too. */
 typedef struct weft_bytes {
 	void *data;
 	size_t len;
@@ -59,11 +62,13 @@ WEFT_EXTERN const weft_task *weft_task_lookup(const char *name);
 WEFT_EXTERN const weft_task *weft_task_find(weft_task_fn fn);
 
 /* Replaces out's contents with a copy of data[0..len), written over the
- * block out->data when that block has room for len bytes (no allocation),
- * else into a new one. EINVAL (out NULL, or data NULL with len > 0), ENOMEM. */
+ * malloc'd block out->data when that block has room for len bytes (no
+ * allocation), else into a new one (the old contents are freed as by
+ * weft_bytes_free). EINVAL (out NULL, or data NULL with len > 0), ENOMEM. */
 WEFT_EXTERN int weft_bytes_set(weft_bytes *out, const void *data, size_t len);
 
-/* Frees out->data and zeroes out. NULL is ignored. */
+/* Frees b->data (whether malloc'd or mapped by weft) and zeroes b. NULL is
+ * ignored. */
 WEFT_EXTERN void weft_bytes_free(weft_bytes *b);
 
 #define WEFT_TASK(name, fn)                                                       \

@@ -127,6 +127,23 @@ void weft__failure_clear(weft__failure *f);
 struct weft_task;
 extern void (*_Atomic weft__task_registered_hook)(const struct weft_task *task);
 
+/* ---- bytes in a module's own mapping --------------------------------------------- */
+
+/* weft_bytes whose data is not malloc'd but lies in a mapping a module owns
+ * (a large captured output): listed with weft__mapped_add before the bytes
+ * are handed out, weft_bytes_free unlists the entry and calls release
+ * (outside any lock) instead of free(). The entry lives in the mapping. */
+typedef struct weft__mapped {
+	struct weft__mapped *prev, *next;
+	void *data; /* what weft_bytes.data points at */
+	void (*release)(struct weft__mapped *m);
+} weft__mapped;
+
+void weft__mapped_add(weft__mapped *m);
+
+/* True when data is listed (so it must not be passed to free()). */
+bool weft__mapped_contains(const void *data);
+
 /* ---- misc ------------------------------------------------------------------------ */
 
 /* Number of online CPUs (>= 1), honouring the affinity mask. */

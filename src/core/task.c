@@ -8,6 +8,7 @@
  * in the parent and in every forked or re-executed child alike. */
 #include "core/core.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -63,8 +64,8 @@ int weft_bytes_set(weft_bytes *out, const void *data, size_t len)
 	 * with one output, as the process pool's fixed-record map does, then
 	 * allocates once; that loop empties len before each call, so it asks
 	 * the allocator for the block's size). memmove: data may point into
-	 * it. */
-	if (len && out->data && len <= malloc_usable_size(out->data)) {
+	 * it. Bytes in a module's mapping are no malloc block: replaced. */
+	if (len && out->data && !weft__mapped_contains(out->data) && len <= malloc_usable_size(out->data)) {
 		memmove(out->data, data, len);
 		out->len = len;
 		return 0;
@@ -76,17 +77,96 @@ int weft_bytes_set(weft_bytes *out, const void *data, size_t len)
 			return WEFT_ENOMEM;
 		memcpy(copy, data, len);
 	}
-	free(out->data);
+	weft_bytes_free(out);
 	out->data = copy;
 	out->len = len;
 	return 0;
+}
+
+/* Bytes that live in a mapping a module owns (a large capture) are listed
+ * here, so weft_bytes_free hands them back to their owner instead of
+ * free(). The list is usually empty: an ordinary free then costs one
+ * relaxed load. A relaxed load suffices: whoever frees the bytes got them
+ * from the registering thread through some happens-before edge, so it sees
+ * a count that includes them. mapped_mu is a leaf lock held for a list
+ * walk; it is taken around fork (atfork) so a child never inherits it held. */
+static pthread_mutex_t mapped_mu = PTHREAD_MUTEX_INITIALIZER;
+static weft__mapped *mapped_head;
+static atomic_size_t mapped_count;
+
+static void mapped_atfork_prepare(void)
+{
+	pthread_mutex_lock(&mapped_mu);
+}
+static void mapped_atfork_release(void)
+{
+	pthread_mutex_unlock(&mapped_mu);
+}
+__attribute__((constructor)) static void mapped_init(void)
+{
+	pthread_atfork(mapped_atfork_prepare, mapped_atfork_release, mapped_atfork_release);
+}
+
+void weft__mapped_add(weft__mapped *m)
+{
+	pthread_mutex_lock(&mapped_mu);
+	m->prev = NULL;
+	m->next = mapped_head;
+	if (mapped_head)
+		mapped_head->prev = m;
+	mapped_head = m;
+	atomic_fetch_add_explicit(&mapped_count, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&mapped_mu);
+}
+
+/* The entry whose data is data, or NULL; mapped_mu held. */
+static weft__mapped *mapped_find(const void *data)
+{
+	weft__mapped *m = mapped_head;
+	while (m && m->data != data)
+		m = m->next;
+	return m;
+}
+
+/* Unlists and returns the entry whose data is data, or NULL. */
+static weft__mapped *mapped_take(const void *data)
+{
+	pthread_mutex_lock(&mapped_mu);
+	weft__mapped *m = mapped_find(data);
+	if (m) {
+		if (m->prev)
+			m->prev->next = m->next;
+		else
+			mapped_head = m->next;
+		if (m->next)
+			m->next->prev = m->prev;
+		atomic_fetch_sub_explicit(&mapped_count, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&mapped_mu);
+	return m;
+}
+
+bool weft__mapped_contains(const void *data)
+{
+	if (!data || !atomic_load_explicit(&mapped_count, memory_order_relaxed))
+		return false;
+	pthread_mutex_lock(&mapped_mu);
+	bool found = mapped_find(data) != NULL;
+	pthread_mutex_unlock(&mapped_mu);
+	return found;
 }
 
 void weft_bytes_free(weft_bytes *b)
 {
 	if (!b)
 		return;
-	free(b->data);
+	weft__mapped *m = NULL;
+	if (b->data && atomic_load_explicit(&mapped_count, memory_order_relaxed))
+		m = mapped_take(b->data);
+	if (m)
+		m->release(m);
+	else
+		free(b->data);
 	b->data = NULL;
 	b->len = 0;
 }

@@ -71,6 +71,16 @@ int weft__deque_push(weft__deque *d, weft__job *job)
 	return 0;
 }
 
+void weft__deque_push_many(weft__deque *d, weft__job *const *jobs, int n)
+{
+	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+	weft__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+	for (int i = 0; i < n; i++)
+		atomic_store_explicit(&a->slot[(b + i) & a->mask], jobs[n - 1 - i], memory_order_relaxed);
+	/* Release, as in push: the jobs and their slots go with it. */
+	atomic_store_explicit(&d->bottom, b + n, memory_order_release);
+}
+
 weft__job *weft__deque_pop(weft__deque *d)
 {
 	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;

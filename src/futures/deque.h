@@ -37,6 +37,11 @@ void weft__deque_destroy(weft__deque *d);
  * was not pushed). */
 int weft__deque_push(weft__deque *d, weft__job *job);
 
+/* Owner only: pushes jobs[n-1] first and jobs[0] last (so jobs[0] is
+ * popped first), publishing them with one store; the caller has checked
+ * that they fit (weft__deque_room). */
+void weft__deque_push_many(weft__deque *d, weft__job *const *jobs, int n);
+
 /* Owner only: the newest job, or NULL when empty. */
 weft__job *weft__deque_pop(weft__deque *d);
 

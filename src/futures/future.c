@@ -542,7 +542,7 @@ enum { RESULT_SPINS = 64 };
 
 /* Waits until f is final or the deadline; 0 (done, *state set),
  * WEFT_ETIMEDOUT or WEFT_ECANCELED. */
-static int wait_final(weft_future *f, int64_t deadline, uint32_t *state)
+__attribute__((noinline)) static int wait_final(weft_future *f, int64_t deadline, uint32_t *state)
 {
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (weft__fstate_done(s)) {
@@ -585,15 +585,20 @@ static int wait_final(weft_future *f, int64_t deadline, uint32_t *state)
 
 /* 0 once f finished (its code is readable), else WEFT_ECANCELED (f
  * cancelled, or the caller's scope), WEFT_ETIMEDOUT, WEFT_EINVAL. */
-static int wait_for(weft_future *f, double timeout)
+static inline int wait_for(weft_future *f, double timeout)
 {
-	int64_t deadline;
-	uint32_t s;
-	if (!f || weft__deadline(timeout, &deadline))
+	if (!f || !weft__timeout_valid(timeout))
 		return WEFT_EINVAL;
-	int rc = wait_final(f, deadline, &s);
-	if (rc)
-		return rc;
+	/* A future that is done already needs no deadline (and no clock
+	 * read): the common case of a waiter that trails the workers. */
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (!weft__fstate_done(s)) {
+		int64_t deadline;
+		weft__deadline(timeout, &deadline); /* valid: checked above */
+		int rc = wait_final(f, deadline, &s);
+		if (rc)
+			return rc;
+	}
 	return (s & F_STATE) == F_CANCELLED ? WEFT_ECANCELED : 0;
 }
 

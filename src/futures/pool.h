@@ -107,8 +107,12 @@ struct weft__pool {
 void weft__pool_register(weft__pool *p);
 void weft__pool_unregister(weft__pool *p);
 
-/* The worker the calling thread is, or NULL. */
-weft__worker *weft__current_worker(void);
+/* The worker the calling thread is, or NULL (set by weft__worker_main). */
+extern WEFT__TLS weft__worker *weft__self;
+static inline weft__worker *weft__current_worker(void)
+{
+	return weft__self;
+}
 
 /* Queues a job: on the calling worker's own deque when it belongs to p,
  * else on the injector; then wakes or starts a worker if none is
@@ -136,7 +140,14 @@ void weft__pool_notify(weft__pool *p);
  * still grow, it counts itself as searching already, so that a submission
  * made the moment the caller sees the result reuses this worker instead of
  * starting another (Python's idle-thread reuse). */
-void weft__worker_expect_free(weft__worker *w);
+static inline void weft__worker_expect_free(weft__worker *w)
+{
+	weft__pool *p = w->pool;
+	if (!w->searching && atomic_load_explicit(&p->nworkers, memory_order_relaxed) < p->max_workers) {
+		w->searching = true;
+		atomic_fetch_add(&p->searching, 1);
+	}
+}
 
 /* Starts a worker if the pool may grow (caller counted it as searching).
  * Returns 0 or a negative code. */

@@ -18,12 +18,7 @@ enum { SPIN_ROUNDS = 32, SPIN_PAUSES = 64, YIELD_ROUNDS = 8 };
  * deque, so outside submissions are not starved by local ones. */
 enum { FAIRNESS = 61 };
 
-static WEFT__TLS weft__worker *self;
-
-weft__worker *weft__current_worker(void)
-{
-	return self;
-}
+WEFT__TLS weft__worker *weft__self;
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -88,8 +83,8 @@ static weft__job *take_injector(weft__pool *p, weft__worker *w)
 	int k = weft__injector_pop(&p->inj, batch, limit);
 	for (int i = 0; i < k; i++)
 		weft__prefetch_w(batch[i]);
-	for (int i = k - 1; i > 0; i--)
-		weft__deque_push(&w->dq, batch[i]); /* fits: room was checked */
+	if (k > 1)
+		weft__deque_push_many(&w->dq, batch + 1, k - 1); /* fits: room was checked */
 	weft__injector_unlock(&p->inj);
 	return k ? batch[0] : NULL;
 }
@@ -173,15 +168,6 @@ static void stop_searching(weft__pool *p, weft__worker *w)
 	 * (the cascade that brings in as many workers as there is work). */
 	if (atomic_fetch_sub(&p->searching, 1) == 1 && work_visible(p))
 		weft__pool_notify(p);
-}
-
-void weft__worker_expect_free(weft__worker *w)
-{
-	weft__pool *p = w->pool;
-	if (!w->searching && atomic_load_explicit(&p->nworkers, memory_order_relaxed) < p->max_workers) {
-		w->searching = true;
-		atomic_fetch_add(&p->searching, 1);
-	}
 }
 
 static weft__job *search(weft__pool *p, weft__worker *w)
@@ -272,7 +258,7 @@ void *weft__worker_main(void *arg)
 {
 	weft__worker *w = arg;
 	weft__pool *p = w->pool;
-	self = w;
+	weft__self = w;
 	char name[64];
 	snprintf(name, sizeof name, "%s_%d", p->prefix, w->index);
 	name[15] = '\0'; /* the kernel keeps 15 characters */
@@ -305,7 +291,7 @@ void *weft__worker_main(void *arg)
 		w->searching = false;
 		atomic_fetch_sub(&p->searching, 1);
 	}
-	self = NULL;
+	weft__self = NULL;
 	atomic_fetch_sub(&p->live, 1);
 	weft__wake(&p->live, INT_MAX, WEFT__PRIVATE);
 	weft__executor_release(&p->base);
@@ -353,7 +339,7 @@ int weft__pool_spawn(weft__pool *p)
 
 int weft__pool_push(weft__pool *p, weft__job *job)
 {
-	weft__worker *w = self;
+	weft__worker *w = weft__self;
 	if (w && w->pool == p && weft__deque_push(&w->dq, job) == 0) {
 		/* Pairs with a sleeper's registration (pool.h). */
 		atomic_thread_fence(memory_order_seq_cst);

@@ -3,8 +3,10 @@
  *
  * Our pipe ends are switched to O_NONBLOCK for the loop (and back when it
  * returns early): a write then takes what fits and a read what is there.
- * Output is read straight into growing buffers that outlive a timeout, so a
- * later call returns everything from the start (Python's documented retry).
+ * Output is read into growing buffers that outlive a timeout, so a later
+ * call returns everything from the start (Python's documented retry); past
+ * 1 MiB the buffer is a recycled mapping (bigbuf.h) filled through a small
+ * bounce buffer.
  *
  * SIGPIPE: writes happen with SIGPIPE blocked in this thread; a write that
  * fails with EPIPE leaves the signal pending, and it is consumed with
@@ -12,13 +14,14 @@
  * disposition is never touched. */
 #include "subprocess/popen.h"
 
+#include "subprocess/bigbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 enum {
@@ -102,47 +105,55 @@ static int write_input(weft_popen *p, struct sigpipe_guard *g)
 	return weft__errno_code(errno);
 }
 
-/* A large output goes into one big reservation on huge pages instead of a
+/* A large output goes into a mapping of its own (bigbuf.h) instead of a
  * buffer doubled in place. Fresh memory is what a capture costs (a read
  * into a hot buffer runs twice as fast): with 4 KiB pages every 4 KiB of
- * output takes a page fault, and realloc's mremap moves the buffer to
- * addresses where huge pages would be split. Past HUGE_FROM the buffer
- * moves (one copy of at most HUGE_FROM bytes) into a reservation of
- * RESERVE_MIN (plus a page, so an output of a round size and its NUL fit),
- * then 4x: only the pages data reaches are ever mapped, so the
- * reservation is address space, not memory; hand_out trims it. */
+ * output takes a page fault and the kernel zeroes each new page. Past
+ * HUGE_FROM the buffer moves (one copy of at most HUGE_FROM bytes) into a
+ * mapping of RESERVE_MIN (plus room for an output of a round size and its
+ * NUL), then 4x: only the pages data reaches are ever mapped, so the
+ * reservation is address space, not memory; publishing trims it. A
+ * mapping freed by the caller is recycled by the next large capture, whose
+ * pages are then already there. */
 enum {
 	HUGE_FROM = 1 << 20,
 	RESERVE_MIN = 64 << 20,
-	HUGE_PAGE = 2 << 20,
 	SMALL_PAGE = 4096,
 	PREFAULT_AHEAD = 2 << 20, /* one huge page */
+	BOUNCE = 64 * 1024,       /* a pipeful (the default pipe size) */
 };
 
-static void advise_huge(char *d, size_t cap)
+void weft__outbuf_free(weft__outbuf *b)
 {
-	uintptr_t lo = ((uintptr_t)d + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-	uintptr_t hi = ((uintptr_t)d + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
-	if (hi > lo)
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint: may fail */
+	free(b->bounce);
+	if (b->mapped)
+		weft__bigbuf_put(b->data, b->len);
+	else
+		free(b->data);
+	*b = (weft__outbuf){0};
 }
 
 /* Makes room for at least READ_MIN more bytes (and the NUL). */
 static int grow(weft__outbuf *b)
 {
 	if (b->cap >= HUGE_FROM && b->cap <= (SIZE_MAX - SMALL_PAGE) / 4) {
-		size_t cap = (b->cap < RESERVE_MIN ? RESERVE_MIN : 4 * (b->cap - SMALL_PAGE)) + SMALL_PAGE;
-		char *d = malloc(cap);
+		size_t want = (b->cap < RESERVE_MIN ? RESERVE_MIN : 4 * b->cap) + SMALL_PAGE;
+		size_t cap, present;
+		char *d = weft__bigbuf_get(want, &cap, &present);
 		if (d) {
-			advise_huge(d, cap);
 			memcpy(d, b->data, b->len);
-			free(b->data);
-			b->data = d;
-			b->cap = cap;
-			b->faulted = b->len;
+			size_t len = b->len;
+			char *bounce = b->bounce ? b->bounce : malloc(BOUNCE); /* NULL: read in place */
+			b->bounce = NULL;
+			weft__outbuf_free(b);
+			*b = (weft__outbuf){
+			    .data = d, .len = len, .cap = cap, .mapped = true, .bounce = bounce};
+			b->faulted = present > len ? present : len;
 			return 0;
 		}
-		/* No room for a reservation: grow in place as below. */
+		if (b->mapped)
+			return WEFT_ENOMEM;
+		/* No room for a mapping: grow in place as below. */
 	}
 	if (b->cap > SIZE_MAX / 2)
 		return WEFT_ENOMEM;
@@ -199,6 +210,19 @@ static int append(weft__outbuf *b, const char *src, size_t n)
 	return 0;
 }
 
+/* Where a read of a mapped buffer goes: into the small bounce buffer,
+ * which stays in the cache, when the buffer has room for all of it (a read
+ * straight into the mapping holds the pipe's lock while it writes lines
+ * that are not in the cache, reading each first); the data then moves on
+ * with streaming stores (bigbuf.h). NULL: read as usual. */
+static char *bounce_room(const weft__outbuf *b, size_t *want)
+{
+	if (!b->bounce || b->cap - b->len <= BOUNCE) /* keep room for the NUL */
+		return NULL;
+	*want = BOUNCE;
+	return b->bounce;
+}
+
 /* Reads stream i until the pipe is empty (or EOF, which closes it), or
  * limit bytes have come. A short read does not end the round: the writer
  * usually refills the pipe while we copy, and reading on until EAGAIN
@@ -210,7 +234,10 @@ static int drain(weft_popen *p, int i, bool keep, size_t limit)
 	for (size_t total = 0; total < limit;) {
 		char *dst = NULL;
 		size_t want = sizeof scratch;
-		if (keep) {
+		char *via = keep ? bounce_room(b, &want) : NULL;
+		if (via) {
+			dst = via;
+		} else if (keep) {
 			int rc = 0;
 			dst = room(b, &want, &rc);
 			if (rc)
@@ -224,13 +251,17 @@ static int drain(weft_popen *p, int i, bool keep, size_t limit)
 		ssize_t n = read(p->fd[i], dst, want);
 		if (n > 0) {
 			total += (size_t)n;
-			if (keep && to_scratch) {
+			if (via) {
+				prefault(b);
+				weft__bigbuf_write(b->data + b->len, via, (size_t)n);
+				b->len += (size_t)n;
+			} else if (keep && to_scratch) {
 				int rc = append(b, scratch, (size_t)n);
 				if (rc)
 					return rc;
 			} else if (keep) {
 				b->len += (size_t)n;
-				if (b->cap >= HUGE_FROM)
+				if (b->mapped)
 					prefault(b);
 			}
 			continue;
@@ -289,6 +320,14 @@ static int hand_out(weft_popen *p, int i, weft_bytes *dst, bool done)
 	weft__outbuf *b = &p->buf[i];
 	if (!dst || !p->captured[i])
 		return 0;
+	if (done && b->data && b->mapped) {
+		free(b->bounce);
+		b->data[b->len] = '\0';
+		weft__bigbuf_publish(b->data, b->len);
+		*dst = (weft_bytes){b->data, b->len};
+		*b = (weft__outbuf){0};
+		return 0;
+	}
 	if (done && b->data) {
 		if (b->cap >= HUGE_FROM && b->cap - b->len > HUGE_FROM) {
 			char *d = realloc(b->data, b->len + 1); /* shrinks in place */

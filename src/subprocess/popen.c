@@ -283,7 +283,7 @@ void weft_popen_free(weft_popen *p)
 		return;
 	for (int i = 0; i < 3; i++) {
 		weft__popen_close_fd(p, i);
-		free(p->buf[i].data);
+		weft__outbuf_free(&p->buf[i]);
 	}
 	free(p->in_own);
 	free(p->args);

@@ -11,8 +11,13 @@
 typedef struct weft__outbuf {
 	char *data;
 	size_t len, cap;
-	size_t faulted; /* a large buffer's pages are mapped up to here */
+	size_t faulted; /* a mapped buffer's pages are there up to here */
+	bool mapped;    /* data is a bigbuf (bigbuf.h), not malloc'd */
+	char *bounce;   /* a mapped buffer's reads land here first (malloc'd, or NULL) */
 } weft__outbuf;
+
+/* Frees b's data, whichever kind, and zeroes b. */
+void weft__outbuf_free(weft__outbuf *b);
 
 struct weft_popen {
 	pid_t pid;

@@ -149,6 +149,17 @@ int weft_getstatusoutput(const char *cmd, int *status, char **output)
 	};
 	weft_completed r;
 	int rc = weft_run((const char *const[]){cmd, NULL}, &o, &r);
+	if (rc == 0 && weft__mapped_contains(r.out.data)) {
+		/* A large output lives in a mapping; *output is free()'d. */
+		char *copy = malloc(r.out.len + 1);
+		if (copy) {
+			memcpy(copy, r.out.data, r.out.len + 1);
+			weft_bytes_free(&r.out);
+			r.out.data = copy; /* the length is kept */
+		} else {
+			rc = WEFT_ENOMEM;
+		}
+	}
 	if (rc == 0) {
 		char *s = r.out.data;
 		size_t len = r.out.len;
