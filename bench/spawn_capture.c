@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	bench_spec spec = {.title = "capture a child's 64 MiB of output",
 	                   .unit = "MiB/s",
 	                   .higher_better = true,
-	                   .rounds = 9};
+	                   .rounds = 15};
 	int rc = bench_run(&spec, cases, sizeof cases / sizeof cases[0]);
 	unlink(path);
 	return rc;

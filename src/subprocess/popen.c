@@ -160,6 +160,7 @@ int weft_popen_start(weft_popen **out, const char *const *argv, const weft_popen
 	}
 	p->pid = s.pid;
 	p->pidfd = s.pidfd;
+	p->pipesize_given = opts && opts->pipesize > 0;
 	for (int i = 0; i < 3; i++)
 		p->fd[i] = s.fd[i];
 	if (opts && (opts->new_process_group || opts->start_new_session))

@@ -11,9 +11,10 @@
 typedef struct weft__outbuf {
 	char *data;
 	size_t len, cap;
-	size_t faulted; /* a mapped buffer's pages are there up to here */
-	bool mapped;    /* data is a bigbuf (bigbuf.h), not malloc'd */
-	char *bounce;   /* a mapped buffer's reads land here first (malloc'd, or NULL) */
+	size_t faulted;  /* a mapped buffer's pages are there up to here */
+	bool mapped;     /* data is a bigbuf (bigbuf.h), not malloc'd */
+	char *bounce;    /* a mapped buffer's reads land here first (malloc'd, or NULL) */
+	bool pipe_grown; /* the stream's pipe was grown for a large capture */
 } weft__outbuf;
 
 /* Frees b's data, whichever kind, and zeroes b. */
@@ -39,8 +40,9 @@ struct weft_popen {
 	weft__outbuf buf[3]; /* [1] stdout, [2] stderr */
 	const char *in;      /* input not yet written: in[in_off..in_len) */
 	size_t in_len, in_off;
-	char *in_own;     /* our copy of the input, once a call returned early */
-	bool captured[3]; /* stream i was a pipe when communication started */
+	char *in_own;        /* our copy of the input, once a call returned early */
+	bool captured[3];    /* stream i was a pipe when communication started */
+	bool pipesize_given; /* the caller chose the pipes' size: leave it */
 
 	struct weft_popen *next_abandoned; /* freed while running: under ab_mu */
 };

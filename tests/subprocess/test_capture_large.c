@@ -210,6 +210,42 @@ START_TEST(run_timeout_keeps_large_partial_output)
 }
 END_TEST
 
+/* The pipe of a large capture grows to 256 KiB, unless the caller chose
+ * a pipesize (kept as given); a small capture's pipe is left alone. */
+static int pipe_size_after_timeout(const char *out_bytes, int pipesize)
+{
+	int ctl[2];
+	sp_pipe(ctl);
+	char fd[16];
+	snprintf(fd, sizeof fd, "%d", ctl[0]);
+	weft_popen *p;
+	wt_ok(weft_popen_start(
+	    &p, ARGV(sp_self, "--emit", out_bytes, "0", "3", fd, "0"),
+	    &(weft_popen_opts){
+	        .stdout_mode = WEFT_PIPE, .pass_fds = &ctl[0], .npass_fds = 1, .pipesize = pipesize}));
+	close(ctl[0]);
+	weft_bytes out;
+	wt_rc(weft_popen_communicate(p, NULL, 0, 1.0, &out, NULL), WEFT_ETIMEDOUT);
+	ck_assert_uint_eq(out.len, strtoull(out_bytes, NULL, 10));
+	weft_bytes_free(&out);
+	int size = fcntl(weft_popen_stdout_fd(p), F_GETPIPE_SZ);
+	close(ctl[1]); /* the child ends */
+	wt_ok(weft_popen_communicate(p, NULL, 0, WEFT_FOREVER, &out, NULL));
+	weft_bytes_free(&out);
+	wt_ok(weft_popen_wait(p, WEFT_FOREVER, NULL));
+	weft_popen_free(p);
+	return size;
+}
+
+START_TEST(large_capture_pipe_size)
+{
+	int dflt = pipe_size_after_timeout("1000", 0);
+	ck_assert_int_le(dflt, 65536);
+	ck_assert_int_eq(pipe_size_after_timeout("2097152", 0), 262144);
+	ck_assert_int_eq(pipe_size_after_timeout("2097152", 131072), 131072);
+}
+END_TEST
+
 /* Bytes from a large capture go through every weft function that frees or
  * replaces weft_bytes; the strings of getstatusoutput are free()'d. */
 START_TEST(large_bytes_through_weft_bytes_functions)
@@ -305,6 +341,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, output_outgrowing_the_first_mapping);
 	tcase_add_test(tc, timeout_keeps_partial_then_communicate_returns_rest);
 	tcase_add_test(tc, run_timeout_keeps_large_partial_output);
+	tcase_add_test(tc, large_capture_pipe_size);
 	tcase_add_test(tc, large_bytes_through_weft_bytes_functions);
 	tcase_add_test(tc, concurrent_large_captures);
 	tcase_add_test(tc, large_capture_enomem_each_allocation);
