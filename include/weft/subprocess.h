@@ -126,7 +126,8 @@ typedef struct weft_popen_opts {
 	size_t nextra_groups;
 	/* pipesize=: the size of each pipe made for the child (F_SETPIPE_SZ;
 	 * the kernel rounds it up to a power-of-two number of pages). 0: the
-	 * system's default (Python's -1). */
+	 * system's default (Python's -1), except that communicate grows a
+	 * pipe whose output passes 1 MiB to 256 KiB (faster capture). */
 	int pipesize;
 } weft_popen_opts;
 

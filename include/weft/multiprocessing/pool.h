@@ -30,7 +30,10 @@
  *
  * Chunks: map, map_async and starmap send chunksize inputs to a worker in
  * one message; 0 picks Python's rule (len / (4 * processes), rounded up).
- * imap and imap_unordered default to 1, as Python's.
+ * imap and imap_unordered default to 1, as Python's. map_fixed and
+ * map_fixed_async (arrays of fixed-size records) chunk as map does, but
+ * their records stay in memory the workers share with the pool: a chunk's
+ * message only names them, and no result is allocated.
  *
  * Beyond Python:
  *  - A worker that dies (segfault, abort, SIGKILL) fails only the call it
