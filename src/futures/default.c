@@ -14,18 +14,13 @@
 
 #include <stdlib.h>
 
-static _Atomic unsigned fork_gen;
+_Atomic unsigned weft__fork_gen;
 static _Atomic(weft_executor *) default_ex;
 static _Atomic(weft_executor *) compute_ex;
 
-unsigned weft__fork_generation(void)
-{
-	return atomic_load_explicit(&fork_gen, memory_order_relaxed);
-}
-
 static void after_fork_child(void)
 {
-	atomic_fetch_add(&fork_gen, 1);
+	atomic_fetch_add(&weft__fork_gen, 1);
 	atomic_store(&default_ex, NULL);
 	atomic_store(&compute_ex, NULL);
 }

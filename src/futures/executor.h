@@ -106,6 +106,10 @@ int weft__future_complete(weft_future *f, int code, const weft__failure *rec, vo
 
 /* A bumped counter after fork() in the child: engines record it at
  * creation and refuse work (WEFT_EBROKEN) in a process that is not theirs. */
-unsigned weft__fork_generation(void);
+extern _Atomic unsigned weft__fork_gen;
+static inline unsigned weft__fork_generation(void)
+{
+	return atomic_load_explicit(&weft__fork_gen, memory_order_relaxed);
+}
 
 #endif
