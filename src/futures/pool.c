@@ -93,7 +93,8 @@ static void future_job_run(weft__job *job, int how)
 	w->depth--;
 	weft__worker_expect_free(w);
 	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out); /* f may be gone */
-	weft__failure_clear(&rec);
+	if (rec.msg) /* not taken over: the call returned 0 after weft_fail */
+		weft__failure_clear(&rec);
 	if (out.data)
 		weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */
