@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <weft.h>
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__, NULL})
@@ -302,6 +303,48 @@ START_TEST(concurrent_large_captures)
 }
 END_TEST
 
+/* Bytes of address space in use (VmSize), or 0. */
+static size_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	size_t kb = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/* No address space for a mapping (RLIMIT_AS, in a forked child: the limit
+ * is per process): a large capture falls back to a malloc'd buffer and is
+ * still whole. Not under a sanitizer, whose shadow memory needs far more
+ * address space than any limit that would make the mapping fail. */
+START_TEST(no_room_for_a_mapping_falls_back_to_malloc)
+{
+	if (wt_under_sanitizer())
+		return;
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		size_t limit = vm_size() + (40u << 20); /* a 66 MiB mapping does not fit */
+		struct rlimit rl = {limit, limit};
+		if (!vm_size() || setrlimit(RLIMIT_AS, &rl))
+			_exit(2);
+		weft_completed r;
+		int rc = capture(5 * MIB, 3 * MIB, 61, &r);
+		bool ok = rc == 0 && is_pattern(&r.out, 5 * MIB, 61) && is_pattern(&r.err, 3 * MIB, 62);
+		weft_completed_free(&r);
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 /* Every allocation of a large capture fails in turn: run returns 0 or
  * WEFT_ENOMEM, leaks nothing (ASan), leaves no child, and the next capture
  * is whole. */
@@ -345,6 +388,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, large_bytes_through_weft_bytes_functions);
 	tcase_add_test(tc, concurrent_large_captures);
 	tcase_add_test(tc, large_capture_enomem_each_allocation);
+	tcase_add_test(tc, no_room_for_a_mapping_falls_back_to_malloc);
 	suite_add_tcase(s, tc);
 	return wt_run(s);
 }
