@@ -295,7 +295,7 @@ int weft_connection_recv_bytes(weft_connection *c, weft_bytes *out, size_t maxle
 		free(data);
 		return rc;
 	}
-	free(out->data);
+	weft_bytes_free(out);
 	out->data = data;
 	out->len = hdr;
 	return 0;

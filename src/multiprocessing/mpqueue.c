@@ -504,7 +504,7 @@ int weft_mp_queue_get(weft_mp_queue *q, weft_bytes *out, double timeout)
 		drop(&a);
 		return rc;
 	}
-	free(out->data);
+	weft_bytes_free(out);
 	out->data = a.buf;
 	out->len = a.total;
 	return 0;
