@@ -67,7 +67,7 @@ static void block_keep(weft__injector *q, weft__inj_block *fresh)
 		free(atomic_exchange_explicit(&q->spare, fresh, memory_order_acq_rel));
 }
 
-int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
+int weft__injector_claim_slow(weft__injector *q, weft__inj_ticket *tk)
 {
 	weft__inj_block *fresh = NULL;
 	for (int spins = 0;; spins++) {

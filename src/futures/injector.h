@@ -68,7 +68,23 @@ typedef struct weft__inj_ticket {
  * pairs with the sleepers' check (worker.c) and with the close. From the
  * claim on the queue is not empty; the consumer waits at the slot until
  * weft__injector_fill stores the job, which must follow promptly. */
-int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk);
+int weft__injector_claim_slow(weft__injector *q, weft__inj_ticket *tk);
+static inline int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
+{
+	/* The common case inline: an open queue and a slot that is neither
+	 * a block's last (whose taker installs the next block) nor its
+	 * marker. Anything else, or a lost race, takes the full loop. */
+	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+	weft__inj_block *b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+	unsigned off = (unsigned)(t % WEFT__INJ_LAP);
+	if (weft__likely(!(t & WEFT__INJ_FLAGS) && off + 1 < WEFT__INJ_SLOTS) &&
+	    atomic_compare_exchange_weak(&q->tail, &t, t + 1)) {
+		tk->block = b;
+		tk->off = off;
+		return 0;
+	}
+	return weft__injector_claim_slow(q, tk);
+}
 
 /* Stores the job in a claimed slot. Release: the job's contents travel
  * with it. After this the producer must not touch the queue: the job may

@@ -120,12 +120,6 @@ static inline weft__worker *weft__current_worker(void)
  * when the pool has no worker and none could be started. */
 int weft__pool_push(weft__pool *p, weft__job *job);
 
-/* Queues a job from a thread that is not one of p's workers, on a pool
- * that has a worker, without entering the gate: the injector's close
- * (shutdown and break close it before they raise their gate flags)
- * refuses it instead. 0, WEFT_ESHUTDOWN, WEFT_EBROKEN or WEFT_ENOMEM. */
-int weft__pool_push_outside(weft__pool *p, weft__job *job);
-
 /* Enters the gate for a submission: 0, WEFT_ESHUTDOWN or WEFT_EBROKEN. */
 int weft__pool_enter(weft__pool *p);
 static inline void weft__pool_leave(weft__pool *p)
@@ -134,7 +128,32 @@ static inline void weft__pool_leave(weft__pool *p)
 }
 
 /* Wakes one sleeper or starts a worker, unless a worker is searching. */
-void weft__pool_notify(weft__pool *p);
+void weft__pool_notify_slow(weft__pool *p);
+static inline void weft__pool_notify(weft__pool *p)
+{
+	if (atomic_load(&p->searching) > 0)
+		return; /* a searcher will find the job */
+	weft__pool_notify_slow(p);
+}
+
+/* Queues a job from a thread that is not one of p's workers, on a pool
+ * that has a worker, without entering the gate: the injector's close
+ * (shutdown and break close it before they raise their gate flags)
+ * refuses it instead. 0, WEFT_ESHUTDOWN, WEFT_EBROKEN or WEFT_ENOMEM. */
+static inline int weft__pool_push_outside(weft__pool *p, weft__job *job)
+{
+	weft__inj_ticket tk;
+	int rc = weft__injector_claim(&p->inj, &tk);
+	if (rc)
+		return rc;
+	/* Wake before the job is stored: once it is, it may run and the pool
+	 * may be shut down and freed, so the store is the last touch. A
+	 * worker woken meanwhile sees the claimed slot (the queue is not
+	 * empty) and waits for it. */
+	weft__pool_notify(p);
+	weft__injector_fill(&tk, job);
+	return 0;
+}
 
 /* Called by a worker just before it completes a call: while the pool may
  * still grow, it counts itself as searching already, so that a submission

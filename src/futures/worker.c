@@ -125,7 +125,7 @@ static bool work_visible(weft__pool *p)
 
 /* ---- the sleep protocol --------------------------------------------------------------------------- */
 
-void weft__pool_notify(weft__pool *p)
+void weft__pool_notify_slow(weft__pool *p)
 {
 	if (atomic_load(&p->searching) > 0)
 		return; /* a searcher will find the job */
@@ -363,21 +363,6 @@ int weft__pool_push(weft__pool *p, weft__job *job)
 	if (rc)
 		return rc;
 	weft__pool_notify(p);
-	return 0;
-}
-
-int weft__pool_push_outside(weft__pool *p, weft__job *job)
-{
-	weft__inj_ticket tk;
-	int rc = weft__injector_claim(&p->inj, &tk);
-	if (rc)
-		return rc;
-	/* Wake before the job is stored: once it is, it may run and the pool
-	 * may be shut down and freed, so the store is the last touch. A
-	 * worker woken meanwhile sees the claimed slot (the queue is not
-	 * empty) and waits for it. */
-	weft__pool_notify(p);
-	weft__injector_fill(&tk, job);
 	return 0;
 }
 
