@@ -110,7 +110,7 @@ struct weft_future {
 	weft__listener *listeners;
 };
 
-_Static_assert(offsetof(struct weft_future, ctx) < 64, "the hot fields fit one cache line");
+_Static_assert(offsetof(struct weft_future, ctx) + sizeof(void *) <= 64, "the hot fields fit one cache line");
 _Static_assert(sizeof(struct weft_future) <= 128, "keep futures small");
 
 /* Allocates a pending future with `refs` references (from the calling
