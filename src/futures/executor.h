@@ -49,7 +49,6 @@
  * future (or group) with that code instead of running. */
 typedef struct weft__job weft__job;
 struct weft__job {
-	weft__job *_Atomic next;
 	void (*run)(weft__job *job, int how);
 };
 

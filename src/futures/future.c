@@ -86,13 +86,17 @@ weft_future *weft__future_alloc(uint32_t refs)
 		cache.allocs++;
 	if (cache.n > 0) {
 		f = cache.v[--cache.n];
-		if (cache.n >= PREFETCH_AHEAD)
-			weft__prefetch_w(cache.v[cache.n - PREFETCH_AHEAD]);
+		void *ahead = NULL;
+		if (cache.n >= PREFETCH_AHEAD) {
+			ahead = cache.v[cache.n - PREFETCH_AHEAD];
+			weft__prefetch_w(ahead);
+		}
 		if (cache.n < cache.low)
 			cache.low = cache.n;
 		cache_tick();
 		/* Its second line was left zeroed (future_free). */
 		memset(f, 0, offsetof(weft_future, msg));
+		f->ahead = ahead;
 	} else {
 		f = aligned_alloc(_Alignof(weft_future), sizeof *f);
 		if (!f)
@@ -606,6 +610,8 @@ static inline int wait_for(weft_future *f, double timeout)
 	/* A future that is done already needs no deadline (and no clock
 	 * read): the common case of a waiter that trails the workers. */
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (weft__likely(weft__fstate_done(s)))
+		__builtin_prefetch(f->ahead, 0); /* the waiter trails the workers */
 	if (!weft__fstate_done(s)) {
 		int64_t deadline;
 		weft__deadline(timeout, &deadline); /* valid: checked above */

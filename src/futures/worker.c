@@ -411,52 +411,48 @@ int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable
 	return 0;
 }
 
-/* Appends j to a private list linked through next. */
-static void chain(weft__job **head, weft__job **last, weft__job *j)
+/* Up to max jobs stolen from the workers' deques. */
+static int steal_all(weft__pool *p, weft__job **out, int max)
 {
-	atomic_store_explicit(&j->next, NULL, memory_order_relaxed);
-	if (*last)
-		atomic_store_explicit(&(*last)->next, j, memory_order_relaxed);
-	else
-		*head = j;
-	*last = j;
-}
-
-void weft__pool_drain(weft__pool *p, int how)
-{
-	weft__job *list = NULL, *last = NULL;
-	/* Injector first, deques after: a batch in transit from one to the
-	 * other moves under the injector's lock (take_injector). */
-	weft__injector_lock(&p->inj);
-	weft__job *batch[BATCH];
-	for (;;) {
-		int k = weft__injector_pop(&p->inj, batch, BATCH);
-		for (int i = 0; i < k; i++)
-			chain(&list, &last, batch[i]);
-		if (k)
-			continue;
-		/* The queue is closed: a producer that claimed a slot before
-		 * is about to fill it. */
-		if (!weft__injector_nonempty(&p->inj))
-			break;
-		sched_yield();
-	}
-	weft__injector_unlock(&p->inj);
-	int n = atomic_load_explicit(&p->nworkers, memory_order_acquire);
-	for (int i = 0; i < n; i++) {
-		for (;;) {
+	int k = 0, n = atomic_load_explicit(&p->nworkers, memory_order_acquire);
+	for (int i = 0; i < n && k < max; i++) {
+		while (k < max) {
 			weft__job *j = weft__deque_steal(&p->workers[i]->dq);
 			if (j == WEFT__STEAL_RETRY)
 				continue;
 			if (!j)
 				break;
-			chain(&list, &last, j);
+			out[k++] = j;
 		}
 	}
-	/* No lock is held: dropping a future runs its callbacks. */
-	while (list) {
-		weft__job *next = atomic_load_explicit(&list->next, memory_order_relaxed);
-		list->run(list, how);
-		list = next;
+	return k;
+}
+
+void weft__pool_drain(weft__pool *p, int how)
+{
+	/* A batch at a time, each taken under the injector's lock: the
+	 * injector first, the deques once it is empty -- a batch in transit
+	 * from one to the other moves under that lock (take_injector), so
+	 * none is missed. The jobs run with no lock held: dropping a future
+	 * runs its callbacks. A worker may take a job between two batches and
+	 * run it, as a worker may in Python's shutdown(cancel_futures=True). */
+	weft__job *batch[BATCH];
+	for (;;) {
+		weft__injector_lock(&p->inj);
+		int k = weft__injector_pop(&p->inj, batch, BATCH);
+		bool filling = !k && weft__injector_nonempty(&p->inj);
+		if (!k && !filling)
+			k = steal_all(p, batch, BATCH);
+		weft__injector_unlock(&p->inj);
+		if (filling) {
+			/* The queue is closed: a producer that claimed a slot
+			 * before is about to fill it. */
+			sched_yield();
+			continue;
+		}
+		if (!k)
+			break;
+		for (int i = 0; i < k; i++)
+			batch[i]->run(batch[i], how);
 	}
 }
