@@ -77,6 +77,12 @@ struct weft__worker {
 	weft_cancel *tokens[WEFT__TOKEN_DEPTH];
 	int depth;
 	uint64_t rng; /* steal victim choice */
+	/* Task groups (group.c): how long the tasks this worker ran inline
+	 * lately took -- per TINY_WINDOW of them, from the clock -- and
+	 * whether they were tiny. */
+	unsigned inline_runs;
+	int64_t inline_t0;
+	bool inline_tiny;
 };
 
 struct weft__pool {
