@@ -563,10 +563,19 @@ void weft__context_enter_snapshot(weft__context_frame *fr, void *snap)
 	ts.implicit = snap;
 }
 
-void weft__context_leave_snapshot(weft__context_frame *fr)
+/* Exits what the call left entered and drops its map. */
+__attribute__((noinline)) static void leave_slow(void)
 {
 	unwind();
 	weft__hamt_release(ts.implicit);
+}
+
+void weft__context_leave_snapshot(weft__context_frame *fr)
+{
+	/* Most calls set no variable and enter no context, and most
+	 * snapshots are empty (NULL): nothing to unwind or release then. */
+	if (weft__unlikely(ts.cur || ts.implicit))
+		leave_slow();
 	ts.cur = fr->saved_cur;
 	ts.implicit = fr->saved_root;
 }

@@ -69,10 +69,18 @@ static void future_job_run(weft__job *job, int how)
 		return;
 	}
 	w->depth++;
+	/* At the top of the loop the worker's own scope and record serve
+	 * (pool.h); a call run by a nested wait enters its own. */
+	bool top = !w->helping;
 	weft_cancel_scope scope;
-	weft__cancel_scope_push(&scope, tok);
-	weft__failure rec;
-	weft__failure *prev = weft__failure_enter(&rec);
+	weft__failure own, *rec = &w->top_rec, *prev = NULL;
+	if (weft__likely(top)) {
+		w->top_scope.token = tok;
+	} else {
+		weft__cancel_scope_push(&scope, tok);
+		rec = &own;
+		prev = weft__failure_enter(rec);
+	}
 	weft__context_frame frame;
 	weft__context_enter_snapshot(&frame, f->ctx);
 	f->ctx = NULL;
@@ -88,13 +96,20 @@ static void future_job_run(weft__job *job, int how)
 		result = fn(arg);
 	}
 	weft__context_leave_snapshot(&frame);
-	weft__failure_leave(prev);
-	weft__cancel_scope_pop(&scope);
+	if (weft__likely(top)) {
+		/* Callbacks the completion runs are not under the call's token. */
+		w->top_scope.token = NULL;
+	} else {
+		weft__failure_leave(prev);
+		weft__cancel_scope_pop(&scope);
+	}
 	w->depth--;
 	weft__worker_expect_free(w);
-	weft__future_complete_owned(f, rc < 0 ? rc : 0, &rec, result, &out); /* f may be gone */
-	if (rec.msg) /* not taken over: the call returned 0 after weft_fail */
-		weft__failure_clear(&rec);
+	weft__future_complete_owned(f, rc < 0 ? rc : 0, rec, result, &out); /* f may be gone */
+	/* The message is left when the call returned 0 after weft_fail; the
+	 * code when it was taken over: the top record starts empty. */
+	if (rec->code || rec->msg)
+		weft__failure_clear(rec);
 	if (out.data)
 		weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */

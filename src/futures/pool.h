@@ -76,6 +76,16 @@ struct weft__worker {
 	 * first use and replaced once cancelled. */
 	weft_cancel *tokens[WEFT__TOKEN_DEPTH];
 	int depth;
+	/* The cancel scope and failure record of the calls the loop runs
+	 * (worker_main enters both once, for the worker's life): a future's
+	 * call at the top puts its token in top_scope and takes it out before
+	 * completing, which spares a push and a pop per task. Calls run by a
+	 * nested wait (helping > 0: weft__worker_help detached the scopes)
+	 * enter their own. Between calls top_scope carries no token, so it
+	 * has no effect. */
+	weft_cancel_scope top_scope;
+	weft__failure top_rec;
+	int helping;
 	uint64_t rng; /* steal victim choice */
 	/* Task groups (group.c): how long the tasks this worker ran inline
 	 * lately took -- per TINY_WINDOW of them, from the clock -- and

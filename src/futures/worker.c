@@ -265,6 +265,8 @@ void *weft__worker_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	w->searching = true; /* counted by whoever started us */
 	if (!p->initializer || run_initializer(p)) {
+		weft__cancel_scope_push(&w->top_scope, NULL);
+		weft__failure *prev = weft__failure_enter(&w->top_rec);
 		for (unsigned tick = 1;; tick++) {
 			weft__job *j = tick % FAIRNESS ? NULL : take_injector(p, w);
 			if (!j)
@@ -286,6 +288,8 @@ void *weft__worker_main(void *arg)
 				break;
 			park(p, w);
 		}
+		weft__failure_leave(prev);
+		weft__cancel_scope_pop(&w->top_scope);
 	}
 	if (w->searching) {
 		w->searching = false;
@@ -384,7 +388,9 @@ int weft__worker_help(weft__worker *w, _Atomic uint32_t *count, bool cancellable
 			idle = 0;
 			/* Not under the waiting job's cancel scopes. */
 			weft_cancel_scope *saved = weft__cancel_scopes_detach();
+			w->helping++;
 			j->run(j, 0);
+			w->helping--;
 			weft__cancel_scopes_restore(saved);
 			/* A call counts its worker as searching as it ends
 			 * (weft__worker_expect_free); this one is not: it goes
