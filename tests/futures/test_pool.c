@@ -992,6 +992,62 @@ START_TEST(cancel_running_call)
 }
 END_TEST
 
+/* After cancel_running, the future's done callbacks (run by the worker as
+ * the call ends) and the worker's next calls are not under the cancelled
+ * token; a call that failed leaves no failure to the next one. */
+struct after_cancel {
+	weft_future *never;
+	int cb_rc;
+	tevent cb_ran;
+};
+
+static int wait_briefly(weft_future *f, void *arg)
+{
+	struct after_cancel *c = arg;
+	c->cb_rc = weft_future_result(c->never, 0.01, NULL);
+	tevent_set(&c->cb_ran);
+	return 0;
+}
+
+static void *fail_once(void *arg)
+{
+	weft_fail(WEFT_EINVAL, "bad input %d", 7);
+	return NULL;
+}
+
+START_TEST(callbacks_and_next_calls_after_cancel_running)
+{
+	weft_executor *ex;
+	wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 1}));
+	struct blocker b = {pending_future(), TEVENT_INIT, 1};
+	struct after_cancel c = {pending_future(), 1, TEVENT_INIT};
+	weft_future *f;
+	wt_ok(weft_executor_submit(ex, &f, block_in_weft, &b));
+	wt_ok(weft_future_add_done_callback(f, wait_briefly, &c));
+	ck_assert(tevent_wait(&b.in_call, 30));
+	wt_ok(weft_future_cancel_running(f));
+	wt_rc(weft_future_result(f, 30, NULL), WEFT_ECANCELED);
+	ck_assert(tevent_wait(&c.cb_ran, 30));
+	wt_rc(c.cb_rc, WEFT_ETIMEDOUT); /* not WEFT_ECANCELED */
+	weft_future *g, *k;
+	wt_ok(weft_executor_submit(ex, &g, fail_once, NULL));
+	wt_ok(weft_executor_submit(ex, &k, square, P(5)));
+	void *v = NULL;
+	wt_rc(weft_future_result(g, 30, NULL), WEFT_EINVAL);
+	ck_assert_str_eq(weft_future_error_message(g), "bad input 7");
+	wt_ok(weft_future_result(k, 30, &v));
+	ck_assert_int_eq(I(v), 25);
+	weft_future_release(f);
+	weft_future_release(g);
+	weft_future_release(k);
+	weft_future_cancel(b.never);
+	weft_future_release(b.never);
+	weft_future_cancel(c.never);
+	weft_future_release(c.never);
+	weft_executor_free(ex);
+}
+END_TEST
+
 /* A job a waiting call runs inline is not under that call's cancel scope:
  * cancel_running on the waiting call does not reach it. */
 static struct {
@@ -1370,6 +1426,7 @@ int main(void)
 	tcase_add_test(tc, submits_racing_a_shutdown);
 	tcase_add_test(tc, submit_from_inside_a_call);
 	tcase_add_test(tc, cancel_running_call);
+	tcase_add_test(tc, callbacks_and_next_calls_after_cancel_running);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
 	tcase_add_test(tc, helping_worker_stops_counting_as_searcher);
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
