@@ -114,6 +114,7 @@ struct weft_future {
 	_Alignas(64) char *msg;
 	weft_bytes bytes; /* a byte task's input until it runs, then its output */
 	weft__listener *listeners;
+	void *block; /* what malloc returned (future.c) */
 };
 
 _Static_assert(offsetof(struct weft_future, ahead) + sizeof(void *) <= 64,
