@@ -563,19 +563,24 @@ void weft__context_enter_snapshot(weft__context_frame *fr, void *snap)
 	ts.implicit = snap;
 }
 
-/* Exits what the call left entered and drops its map. */
-__attribute__((noinline)) static void leave_slow(void)
+/* Exits what the call left entered, drops its map, restores fr. */
+__attribute__((noinline)) static void leave_slow(weft__context_frame *fr)
 {
 	unwind();
 	weft__hamt_release(ts.implicit);
+	ts.cur = fr->saved_cur;
+	ts.implicit = fr->saved_root;
 }
 
 void weft__context_leave_snapshot(weft__context_frame *fr)
 {
 	/* Most calls set no variable and enter no context, and most
-	 * snapshots are empty (NULL): nothing to unwind or release then. */
-	if (weft__unlikely(ts.cur || ts.implicit))
-		leave_slow();
+	 * snapshots are empty (NULL): nothing to unwind or release then
+	 * (and the common path needs no frame). */
+	if (weft__unlikely(ts.cur || ts.implicit)) {
+		leave_slow(fr);
+		return;
+	}
 	ts.cur = fr->saved_cur;
 	ts.implicit = fr->saved_root;
 }

@@ -57,7 +57,7 @@ static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
  * max_align_t; on x86-64 the 176 bytes make a 192-byte chunk. */
 #define BLOCK_SLACK (64 - _Alignof(max_align_t))
 
-static weft_future *block_alloc(void)
+__attribute__((noinline)) static weft_future *block_alloc(void)
 {
 	char *block = malloc(sizeof(weft_future) + BLOCK_SLACK);
 	if (!block)
@@ -93,17 +93,23 @@ static void cache_key_make(void)
 	pthread_key_create(&cache_key, cache_drain);
 }
 
-/* Counts an operation; at the end of a period, frees half of what stayed
- * unused through it. */
-static inline void cache_tick(void)
+/* The end of a period: frees half of what stayed unused through it.
+ * (The hot paths keep their cold parts out of line, so that they need
+ * few registers and no frame.) */
+__attribute__((noinline)) static void cache_decay(void)
 {
-	if (weft__likely(++cache.ops < DECAY_OPS))
-		return;
 	cache_free(cache.low / 2);
 	cache.ops = 0;
 	cache.low = cache.n;
 	cache.allocs_before = cache.allocs;
 	cache.allocs = 0;
+}
+
+/* Counts an operation. */
+static inline void cache_tick(void)
+{
+	if (weft__unlikely(++cache.ops >= DECAY_OPS))
+		cache_decay();
 }
 
 weft_future *weft__future_alloc(uint32_t refs)
@@ -133,13 +139,18 @@ weft_future *weft__future_alloc(uint32_t refs)
 	return f;
 }
 
+static bool cache_grow(void);
+
 /* Room for one more pointer: false when the cache is full or cannot grow. */
-static bool cache_room(void)
+static inline bool cache_room(void)
 {
 	if (cache.n >= CACHE_MIN + cache.allocs + cache.allocs_before)
 		return false;
-	if (weft__likely(cache.n < cache.cap))
-		return true;
+	return weft__likely(cache.n < cache.cap) || cache_grow();
+}
+
+__attribute__((noinline)) static bool cache_grow(void)
+{
 	if (cache.cap >= CACHE_MAX)
 		return false;
 	if (!cache.registered) {
@@ -169,7 +180,7 @@ static void cache_put(weft_future *f)
 
 /* Empties the second line (msg, bytes), which a cached future keeps
  * zeroed. */
-static void clear_cold(weft_future *f)
+__attribute__((noinline)) static void clear_cold(weft_future *f)
 {
 	free(f->msg);
 	f->msg = NULL;
@@ -178,17 +189,21 @@ static void clear_cold(weft_future *f)
 	f->cold = false;
 }
 
+/* Callbacks that never ran (a future dropped while pending). */
+__attribute__((noinline)) static void free_listeners(weft_future *f)
+{
+	for (weft__listener *l = f->listeners, *next; l; l = next) {
+		next = l->next;
+		if (!l->waiter)
+			free(l);
+	}
+	f->listeners = NULL;
+}
+
 static void future_free(weft_future *f)
 {
-	/* Callbacks that never ran (a future dropped while pending). */
-	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_LISTENERS) {
-		for (weft__listener *l = f->listeners, *next; l; l = next) {
-			next = l->next;
-			if (!l->waiter)
-				free(l);
-		}
-		f->listeners = NULL;
-	}
+	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_LISTENERS)
+		free_listeners(f);
 	if (f->cold)
 		clear_cold(f);
 	if (f->ctx)
@@ -338,31 +353,9 @@ uint32_t weft__future_publish(weft_future *f, bool cancelled, bool drop_ref)
 	}
 }
 
-/* PENDING -> RUNNING: 0, WEFT_ECANCELED or WEFT_ESTATE. */
-static int to_running(weft_future *f)
-{
-	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
-	for (;;) {
-		uint32_t st = s & F_STATE;
-		if (st == F_CANCELLED)
-			return WEFT_ECANCELED;
-		if (st != F_PENDING)
-			return WEFT_ESTATE;
-		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | F_RUNNING,
-		                                          memory_order_acq_rel, memory_order_relaxed))
-			return 0;
-	}
-}
-
 int weft__future_start(weft_future *f, const weft__future_hooks *hooks, void *arg)
 {
-	/* Written before RUNNING is published (release); cancel_running reads
-	 * them only after it saw RUNNING (acquire). An engine starts each of
-	 * its futures once; hooks and impl take the place of call and arg,
-	 * which a pool has read by now. */
-	f->hooks = hooks;
-	f->impl = arg;
-	return to_running(f);
+	return weft__future_start_inline(f, hooks, arg);
 }
 
 /* Futures an engine completes itself refuse the implementer's calls. */
@@ -375,7 +368,7 @@ int weft_future_set_running_or_notify_cancel(weft_future *f)
 {
 	if (!f)
 		return WEFT_EINVAL;
-	return owned(f) ? WEFT_ESTATE : to_running(f);
+	return owned(f) ? WEFT_ESTATE : weft__future_to_running(f);
 }
 
 int weft_future_set_result(weft_future *f, void *result)

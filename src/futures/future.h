@@ -121,6 +121,34 @@ _Static_assert(offsetof(struct weft_future, ahead) + sizeof(void *) <= 64,
                "the hot fields fit one cache line");
 _Static_assert(sizeof(struct weft_future) <= 128, "keep futures small");
 
+/* PENDING -> RUNNING: 0, WEFT_ECANCELED or WEFT_ESTATE. */
+static inline int weft__future_to_running(weft_future *f)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	for (;;) {
+		uint32_t st = s & F_STATE;
+		if (st == F_CANCELLED)
+			return WEFT_ECANCELED;
+		if (st != F_PENDING)
+			return WEFT_ESTATE;
+		if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~(uint32_t)F_STATE) | F_RUNNING,
+		                                          memory_order_acq_rel, memory_order_relaxed))
+			return 0;
+	}
+}
+
+/* weft__future_start (executor.h), inline for the thread pool's worker. */
+static inline int weft__future_start_inline(weft_future *f, const weft__future_hooks *hooks, void *arg)
+{
+	/* Written before RUNNING is published (release); cancel_running reads
+	 * them only after it saw RUNNING (acquire). An engine starts each of
+	 * its futures once; hooks and impl take the place of call and arg,
+	 * which a pool has read by now. */
+	f->hooks = hooks;
+	f->impl = arg;
+	return weft__future_to_running(f);
+}
+
 /* Allocates a pending future with `refs` references (from the calling
  * thread's cache of freed futures when it has one). NULL: out of memory. */
 weft_future *weft__future_alloc(uint32_t refs);

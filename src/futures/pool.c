@@ -57,12 +57,12 @@ static void future_job_run(weft__job *job, int how)
 		weft_future_cancel(f);
 	else if (how && weft__future_claim(f) != UINT32_MAX)
 		weft__future_fail(f, how, how == WEFT_EBROKEN ? broken_text : weft_strerror(how));
-	/* Read before weft__future_start: hooks and impl take their place. */
+	/* Read before the start: hooks and impl take their place. */
 	void *(*fn)(void *) = f->call.fn;
 	weft_task_fn task = f->call.task;
 	void *arg = f->arg;
 	weft_cancel *tok = how ? NULL : depth_token(w);
-	if (how || weft__future_start(f, tok ? &pool_hooks : NULL, tok) != 0) {
+	if (how || weft__future_start_inline(f, tok ? &pool_hooks : NULL, tok) != 0) {
 		if (!how)
 			depth_token_done(w, tok);
 		weft_future_release(f); /* the input and the context go with it */
