@@ -97,8 +97,11 @@ static void future_job_run(weft__job *job, int how)
 	}
 	weft__context_leave_snapshot(&frame);
 	if (weft__likely(top)) {
-		/* Callbacks the completion runs are not under the call's token. */
+		/* Callbacks the completion runs are not under the call's token.
+		 * The stack is reset too: a call that returned with a scope of its
+		 * own still entered (its bug) must not leave it to the next. */
 		w->top_scope.token = NULL;
+		weft__cancel_scopes_restore(&w->top_scope);
 	} else {
 		weft__failure_leave(prev);
 		weft__cancel_scope_pop(&scope);

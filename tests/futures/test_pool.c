@@ -943,6 +943,42 @@ static void *block_in_weft(void *arg)
 	return P(5);
 }
 
+/* A call that returns with a cancel scope of its own still entered (a bug
+ * of that call) does not leave it behind on the worker: the next call on
+ * the same worker runs under no scope but its own. */
+static weft_cancel_scope left_entered;
+
+static void *leave_expired_scope(void *arg)
+{
+	(void)arg;
+	weft_cancel_scope_enter(&left_entered, NULL, 0); /* already expired */
+	return (void *)(intptr_t)weft_cancel_check();
+}
+
+static void *cancel_check_now(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)weft_cancel_check();
+}
+
+START_TEST(scope_left_entered_does_not_reach_the_next_call)
+{
+	weft_executor *ex;
+	wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 1}));
+	weft_future *f;
+	void *v;
+	wt_ok(weft_executor_submit(ex, &f, leave_expired_scope, NULL));
+	wt_ok(weft_future_result(f, 10, &v));
+	ck_assert_int_eq((int)(intptr_t)v, WEFT_ETIMEDOUT); /* the scope did apply */
+	weft_future_release(f);
+	wt_ok(weft_executor_submit(ex, &f, cancel_check_now, NULL));
+	wt_ok(weft_future_result(f, 10, &v));
+	ck_assert_int_eq((int)(intptr_t)v, 0);
+	weft_future_release(f);
+	weft_executor_free(ex);
+}
+END_TEST
+
 START_TEST(cancel_running_call)
 {
 	weft_executor *ex;
@@ -1426,6 +1462,7 @@ int main(void)
 	tcase_add_test(tc, submits_racing_a_shutdown);
 	tcase_add_test(tc, submit_from_inside_a_call);
 	tcase_add_test(tc, cancel_running_call);
+	tcase_add_test(tc, scope_left_entered_does_not_reach_the_next_call);
 	tcase_add_test(tc, callbacks_and_next_calls_after_cancel_running);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
 	tcase_add_test(tc, helping_worker_stops_counting_as_searcher);
