@@ -178,47 +178,38 @@ void weft__sched_settle(weft_scheduler *s)
 	s->npend = 0;
 }
 
-/* Which of heap, sorted run and pending batch holds the top. */
-enum { FROM_NONE, FROM_HEAP, FROM_SORTED, FROM_PEND };
-
-static int top_source(const weft_scheduler *s, weft__sched_entry *top)
+weft__sched_from weft__sched_top(const weft_scheduler *s, weft__sched_entry *top)
 {
-	int from = FROM_NONE;
+	weft__sched_from from = WEFT__SCHED_NONE;
 	if (s->n) {
 		*top = s->heap[0];
-		from = FROM_HEAP;
+		from = WEFT__SCHED_HEAP;
 	}
-	if (s->spos < s->send && (from == FROM_NONE || weft__sched_before(s, s->sorted[s->spos], *top))) {
+	if (s->spos < s->send && (!from || weft__sched_before(s, s->sorted[s->spos], *top))) {
 		*top = s->sorted[s->spos];
-		from = FROM_SORTED;
+		from = WEFT__SCHED_SORTED;
 	}
-	if (s->npend && (from == FROM_NONE || weft__sched_before(s, s->pend[s->pend_min], *top))) {
+	if (s->npend && (!from || weft__sched_before(s, s->pend[s->pend_min], *top))) {
 		*top = s->pend[s->pend_min];
-		from = FROM_PEND;
+		from = WEFT__SCHED_PEND;
 	}
 	return from;
-}
-
-bool weft__sched_top(const weft_scheduler *s, weft__sched_entry *top)
-{
-	return top_source(s, top) != FROM_NONE;
 }
 
 /* How far ahead of the sorted run's front to fetch slots: an action's slot
  * is read when its event runs, and the run's slots are in random order. */
 enum { SLOT_PREFETCH = 8 };
 
-weft__sched_entry weft__sched_take(weft_scheduler *s)
+void weft__sched_take(weft_scheduler *s, weft__sched_from from)
 {
-	weft__sched_settle(s);
-	weft__sched_entry top;
-	if (top_source(s, &top) == FROM_HEAP)
-		return weft__sched_pop(s);
+	if (from == WEFT__SCHED_HEAP) {
+		weft__sched_pop(s);
+		return;
+	}
 	if (s->spos + SLOT_PREFETCH < s->send)
 		__builtin_prefetch(&s->slots[s->sorted[s->spos + SLOT_PREFETCH].slot]);
 	if (++s->spos == s->send)
 		s->spos = s->send = 0;
-	return top;
 }
 
 /* Keeps the live entries of v[from..to) in order, moved to start at from;

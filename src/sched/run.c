@@ -55,7 +55,8 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 		weft__sched_settle(s);
 		weft__sched_drop_dead(s);
 		weft__sched_entry top;
-		if (!weft__sched_top(s, &top))
+		weft__sched_from from = weft__sched_top(s, &top);
+		if (!from)
 			break;
 		/* Its slot (action, argument) is needed once it is due: fetch
 		 * it while we sleep, or while the previous action ran. */
@@ -78,7 +79,7 @@ int weft_sched_run(weft_scheduler *s, bool blocking, double *next_delay)
 				break;
 			continue;
 		}
-		weft__sched_take(s);
+		weft__sched_take(s, from); /* mu was held since top */
 		s->live--;
 		weft__sched_slot *sl = &s->slots[top.slot];
 		weft_sched_action action = sl->action;

@@ -105,8 +105,9 @@ void weft__sched_drop_dead(weft_scheduler *s)
 	/* With no dead entry the top's slot need not be read here (a cache
 	 * miss per event on a large queue). */
 	weft__sched_entry top;
-	while (s->dead && weft__sched_top(s, &top) && s->slots[top.slot].state == SLOT_DEAD) {
-		weft__sched_take(s);
+	weft__sched_from from;
+	while (s->dead && (from = weft__sched_top(s, &top)) && s->slots[top.slot].state == SLOT_DEAD) {
+		weft__sched_take(s, from);
 		weft__sched_free_slot(s, top.slot);
 		s->dead--;
 	}

@@ -86,20 +86,29 @@ void weft__sched_compact(weft_scheduler *s);
 /* true when a runs before b. */
 bool weft__sched_before(const weft_scheduler *s, weft__sched_entry a, weft__sched_entry b);
 
+/* Where the queue's earliest entry is. */
+typedef enum {
+	WEFT__SCHED_NONE, /* the queue is empty */
+	WEFT__SCHED_HEAP,
+	WEFT__SCHED_SORTED,
+	WEFT__SCHED_PEND,
+} weft__sched_from;
+
 /* The whole queue (batch.c), under mu. pend adds a one-shot event's entry
  * (ENOMEM); settle moves the pending batch into the heap or the sorted run
- * (never fails); top reads the earliest entry wherever it is (false: the
- * queue is empty); take removes it; compact_all drops every dead entry. */
+ * (never fails); top reads the earliest entry wherever it is and says
+ * where; take removes the entry top just found, which must be in the heap
+ * or the sorted run (settle first); compact_all drops every dead entry. */
 int weft__sched_pend(weft_scheduler *s, weft__sched_entry e);
 void weft__sched_settle(weft_scheduler *s);
-bool weft__sched_top(const weft_scheduler *s, weft__sched_entry *top);
-weft__sched_entry weft__sched_take(weft_scheduler *s);
+weft__sched_from weft__sched_top(const weft_scheduler *s, weft__sched_entry *top);
+void weft__sched_take(weft_scheduler *s, weft__sched_from from);
 void weft__sched_compact_all(weft_scheduler *s);
 void weft__sched_batch_free(weft_scheduler *s);
 
 /* Slots (sched.c), under mu. */
 void weft__sched_free_slot(weft_scheduler *s, uint32_t idx);
-/* Drops dead entries from the top. */
+/* Drops dead entries from the top of a settled queue. */
 void weft__sched_drop_dead(weft_scheduler *s);
 /* Queues slot idx (state QUEUED, a new sequence number) at time, in the
  * heap when it is periodic, in the pending batch otherwise; wakes a
