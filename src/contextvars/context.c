@@ -542,7 +542,9 @@ int weft_context_foreach(const weft_context *ctx, int (*fn)(weft_context_var *, 
 
 void *weft__context_capture(void)
 {
-	return weft__hamt_retain(current_root());
+	/* Called per submission: the common empty map costs no call. */
+	weft__hamt *r = current_root();
+	return r ? weft__hamt_retain(r) : NULL;
 }
 
 void *weft__context_snapshot_retain(void *snap)

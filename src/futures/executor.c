@@ -1,6 +1,6 @@
 /* The generic executor functions: argument checks, futures, dispatch to the
  * engine's ops (executor.h). */
-#include "futures/future.h"
+#include "futures/pool.h"
 
 void weft__executor_init(weft_executor *ex, const weft__executor_ops *ops)
 {
@@ -36,6 +36,15 @@ static void drop_pair(weft_future *f)
 }
 
 int weft_executor_submit(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg)
+{
+	/* The thread pool has a path of its own for its common case, which
+	 * falls back on weft__executor_submit_generic. */
+	if (weft__likely(ex && ex->ops == &weft__pool_ops))
+		return weft__pool_submit_call(ex, out, fn, arg);
+	return weft__executor_submit_generic(ex, out, fn, arg);
+}
+
+int weft__executor_submit_generic(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg)
 {
 	if (!ex || !out || !fn)
 		return WEFT_EINVAL;

@@ -78,6 +78,10 @@ void weft__executor_release(weft_executor *ex);
 /* true for the process-wide executors, which weft_executor_free ignores. */
 bool weft__executor_is_default(const weft_executor *ex);
 
+/* weft_executor_submit without an engine's own path (which may fall back
+ * on it): checks, a new future, ops->submit. */
+int weft__executor_submit_generic(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg);
+
 /* Submits n byte tasks (map's chunks) as one unit on engines with
  * submit_task_chunk, else one by one; fs[0..n) receive the futures. */
 int weft__executor_submit_chunk(weft_executor *ex, weft_future **fs, weft_task_fn fn, const weft_bytes *in,

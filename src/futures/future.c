@@ -4,7 +4,7 @@
  * while user code runs. Callbacks run after the listener list was detached
  * under lk, in the order they were added.
  */
-#include "futures/future.h"
+#include "futures/fcache.h"
 #include "contextvars/context.h"
 
 #include <limits.h>
@@ -32,17 +32,12 @@
  * The cache is an array of pointers, not a list through the futures: a
  * reused future's memory has usually left the CPU's caches, and with the
  * pointers at hand the allocator prefetches the ones it will hand out a
- * few calls later instead of missing on each in turn. */
-enum { CACHE_MAX = 1 << 18, CACHE_MIN = 256, DECAY_OPS = 1 << 20, PREFETCH_AHEAD = 4 };
+ * few calls later instead of missing on each in turn. The fast paths
+ * are in fcache.h. */
+enum { CACHE_MAX = 1 << 18, CACHE_MIN = 256, DECAY_OPS = 1 << 20, AHEAD = WEFT__FCACHE_AHEAD };
 
-static WEFT__TLS struct {
-	weft_future **v;
-	int n, cap;
-	int low;                   /* the fewest cached since the last decay */
-	unsigned ops;              /* allocations and frees since then */
-	int allocs, allocs_before; /* allocations since then, and in the period before */
-	bool registered;
-} cache;
+WEFT__TLS weft__fcache weft__fcache_tls;
+#define cache weft__fcache_tls
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -83,9 +78,10 @@ static void cache_drain(void *unused)
 {
 	(void)unused;
 	cache_free(cache.n);
-	free(cache.v);
+	if (cache.v)
+		free(cache.v - AHEAD);
 	cache.v = NULL;
-	cache.cap = cache.low = 0;
+	cache.cap = cache.low = cache.limit = 0;
 }
 
 static void cache_key_make(void)
@@ -93,63 +89,29 @@ static void cache_key_make(void)
 	pthread_key_create(&cache_key, cache_drain);
 }
 
-/* The end of a period: frees half of what stayed unused through it.
- * (The hot paths keep their cold parts out of line, so that they need
- * few registers and no frame.) */
-__attribute__((noinline)) static void cache_decay(void)
+/* How many futures the thread may keep now: no more than it allocated
+ * lately (plus CACHE_MIN), no more than the array holds. */
+static int cache_limit(void)
+{
+	int64_t bound = (int64_t)CACHE_MIN + cache.allocs + cache.allocs_before;
+	return bound < cache.cap ? (int)bound : cache.cap;
+}
+
+/* The end of a period (DECAY_OPS takes and puts): frees half of what
+ * stayed unused through it. */
+void weft__fcache_decay(void)
 {
 	cache_free(cache.low / 2);
-	cache.ops = 0;
+	cache.budget = DECAY_OPS;
 	cache.low = cache.n;
-	cache.allocs_before = cache.allocs;
+	cache.allocs_before = cache.allocs < CACHE_MAX ? cache.allocs : CACHE_MAX;
 	cache.allocs = 0;
+	cache.limit = cache_limit();
 }
 
-/* Counts an operation. */
-static inline void cache_tick(void)
-{
-	if (weft__unlikely(++cache.ops >= DECAY_OPS))
-		cache_decay();
-}
-
-weft_future *weft__future_alloc(uint32_t refs)
-{
-	weft_future *f;
-	if (cache.allocs < CACHE_MAX)
-		cache.allocs++;
-	if (cache.n > 0) {
-		f = cache.v[--cache.n];
-		void *ahead = NULL;
-		if (cache.n >= PREFETCH_AHEAD) {
-			ahead = cache.v[cache.n - PREFETCH_AHEAD];
-			weft__prefetch_w(ahead);
-		}
-		if (cache.n < cache.low)
-			cache.low = cache.n;
-		cache_tick();
-		/* Its second line was left zeroed (future_free). */
-		memset(f, 0, offsetof(weft_future, msg));
-		f->ahead = ahead;
-	} else {
-		f = block_alloc();
-		if (!f)
-			return NULL;
-	}
-	atomic_init(&f->state, F_PENDING | refs * F_REF);
-	return f;
-}
-
-static bool cache_grow(void);
-
-/* Room for one more pointer: false when the cache is full or cannot grow. */
-static inline bool cache_room(void)
-{
-	if (cache.n >= CACHE_MIN + cache.allocs + cache.allocs_before)
-		return false;
-	return weft__likely(cache.n < cache.cap) || cache_grow();
-}
-
-__attribute__((noinline)) static bool cache_grow(void)
+/* Doubles the array (registering the thread's exit handler first):
+ * false when it is full or cannot grow. */
+static bool cache_grow(void)
 {
 	if (cache.cap >= CACHE_MAX)
 		return false;
@@ -160,22 +122,50 @@ __attribute__((noinline)) static bool cache_grow(void)
 			return false;
 	}
 	int cap = cache.cap ? 2 * cache.cap : CACHE_MIN;
-	weft_future **v = realloc(cache.v, (size_t)cap * sizeof *v);
+	weft_future **old = cache.v ? cache.v - AHEAD : NULL;
+	weft_future **v = realloc(old, (size_t)(cap + AHEAD) * sizeof *v);
 	if (!v)
 		return false;
-	cache.v = v;
+	for (int i = 0; i < AHEAD; i++)
+		v[i] = NULL;
+	cache.v = v + AHEAD;
 	cache.cap = cap;
 	return true;
 }
 
-static void cache_put(weft_future *f)
+/* put found n at its limit: recompute it, grow the array if the bound
+ * allows, else give the future back to malloc. */
+void weft__fcache_put_slow(weft_future *f)
 {
-	if (!cache_room()) {
-		block_free(f);
-		return;
+	cache.limit = cache_limit();
+	if (cache.n >= cache.limit) {
+		if (cache.n >= (int64_t)CACHE_MIN + cache.allocs + cache.allocs_before || !cache_grow()) {
+			block_free(f);
+			return;
+		}
+		cache.limit = cache_limit();
 	}
 	cache.v[cache.n++] = f;
-	cache_tick();
+	if (--cache.budget < 0)
+		weft__fcache_decay();
+}
+
+weft_future *weft__future_alloc(uint32_t refs)
+{
+	weft_future *f = weft__fcache_take();
+	if (f) {
+		/* Its second line was left zeroed (future_free). */
+		void *ahead = f->ahead;
+		memset(f, 0, offsetof(weft_future, msg));
+		f->ahead = ahead;
+	} else {
+		cache.allocs++; /* counted as take counts its own */
+		f = block_alloc();
+		if (!f)
+			return NULL;
+	}
+	atomic_init(&f->state, F_PENDING | refs * F_REF);
+	return f;
 }
 
 /* Empties the second line (msg, bytes), which a cached future keeps
@@ -200,7 +190,7 @@ __attribute__((noinline)) static void free_listeners(weft_future *f)
 	f->listeners = NULL;
 }
 
-static void future_free(weft_future *f)
+static inline void future_free(weft_future *f)
 {
 	if (atomic_load_explicit(&f->state, memory_order_relaxed) & F_LISTENERS)
 		free_listeners(f);
@@ -208,7 +198,7 @@ static void future_free(weft_future *f)
 		clear_cold(f);
 	if (f->ctx)
 		weft__context_snapshot_release(f->ctx);
-	cache_put(f);
+	weft__fcache_put(f);
 }
 
 int weft_future_new(weft_future **out)
@@ -244,7 +234,16 @@ void weft_future_release(weft_future *f)
 	 * waiter that just read the result saves an atomic on a cache line
 	 * the worker may still share. */
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
-	if (s / F_REF == 1 || atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)
+	if (weft__likely(s / F_REF == 1)) {
+		/* The common end of a pool future: a plain one that ran (its
+		 * worker dropped the context) goes straight to the cache. */
+		if (weft__likely(!(s & F_LISTENERS) && !f->cold && !f->ctx))
+			weft__fcache_put(f);
+		else
+			future_free(f);
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)
 		future_free(f);
 }
 
@@ -641,7 +640,7 @@ static inline int wait_for(weft_future *f, double timeout)
 	return (s & F_STATE) == F_CANCELLED ? WEFT_ECANCELED : 0;
 }
 
-int weft_future_result(weft_future *f, double timeout, void **result)
+__attribute__((noinline)) static int result_slow(weft_future *f, double timeout, void **result)
 {
 	int rc = wait_for(f, timeout);
 	if (!rc)
@@ -649,6 +648,23 @@ int weft_future_result(weft_future *f, double timeout, void **result)
 	if (!rc && result)
 		*result = f->result;
 	return rc;
+}
+
+int weft_future_result(weft_future *f, double timeout, void **result)
+{
+	/* A finished future, the common case of a waiter that trails the
+	 * workers: no frame, no deadline. */
+	if (weft__likely(f && weft__timeout_valid(timeout))) {
+		uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+		if (weft__likely((s & F_STATE) == F_FINISHED)) {
+			__builtin_prefetch(f->ahead, 0);
+			int rc = f->code;
+			if (!rc && result)
+				*result = f->result;
+			return rc;
+		}
+	}
+	return result_slow(f, timeout, result);
 }
 
 int weft_future_result_bytes(weft_future *f, double timeout, const void **data, size_t *len)

@@ -1,6 +1,7 @@
 /* The thread pool as an executor: creation, submission, shutdown, lifetime
  * (pool.h explains the queues, the sleep protocol and the gate). */
 #include "futures/pool.h"
+#include "futures/fcache.h"
 #include "contextvars/context.h"
 
 #include <sched.h>
@@ -152,6 +153,37 @@ static int submit_job(weft__pool *p, weft_future *f)
 	rc = weft__pool_push(p, &f->job);
 	weft__pool_leave(p);
 	return rc; /* on error the caller drops f, and its context with it */
+}
+
+int weft__pool_submit_call(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg)
+{
+	weft__pool *p = (weft__pool *)ex;
+	weft__worker *w = weft__current_worker();
+	weft_future *f;
+	if (weft__unlikely(!out || !fn || p->fork_gen != weft__fork_generation() || (w && w->pool == p) ||
+	                   atomic_load_explicit(&p->nworkers, memory_order_acquire) <= 0 ||
+	                   !(f = weft__fcache_take())))
+		return weft__executor_submit_generic(ex, out, fn, arg);
+	/* Every field of the first line (a cached future's is stale; ahead
+	 * is set), with the two references of a submission: the caller's and
+	 * the worker's. */
+	f->job.run = future_job_run;
+	atomic_init(&f->state, F_PENDING | F_OWNED | 2 * F_REF);
+	atomic_init(&f->lk.v, 0);
+	f->code = 0;
+	f->cold = false;
+	f->result = NULL;
+	f->call.fn = fn;
+	f->arg = arg;
+	f->ctx = weft__context_capture();
+	int rc = weft__pool_push_outside(p, &f->job); /* see pool.h */
+	if (weft__unlikely(rc)) {
+		weft_future_release(f);
+		weft_future_release(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
 }
 
 /* Nobody else sees f before it is queued: no RMW needed. */

@@ -149,6 +149,11 @@ static inline void weft__pool_notify(weft__pool *p)
 {
 	if (atomic_load(&p->searching) > 0)
 		return; /* a searcher will find the job */
+	/* Every worker busy: nobody to wake and no room to grow (the slow
+	 * path's own answer, without the call). */
+	if (atomic_load(&p->sleepers) == 0 &&
+	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) >= p->max_workers)
+		return;
 	weft__pool_notify_slow(p);
 }
 
@@ -170,6 +175,11 @@ static inline int weft__pool_push_outside(weft__pool *p, weft__job *job)
 	weft__injector_fill(&tk, job);
 	return 0;
 }
+
+/* weft_executor_submit on a thread pool (ex): the common case -- a call
+ * from a thread outside a pool that has a worker, a cached future -- in
+ * one function; anything else goes the generic way. */
+int weft__pool_submit_call(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg);
 
 /* Called by a worker just before it completes a call: while the pool may
  * still grow, it counts itself as searching already, so that a submission
