@@ -6,6 +6,7 @@
 #include <time.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,11 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static double cpu_seconds(const struct rusage *u)
+{
+	return u->ru_utime.tv_sec + u->ru_stime.tv_sec + (u->ru_utime.tv_usec + u->ru_stime.tv_usec) / 1e6;
+}
+
 int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 {
 	int rounds = spec->rounds > 0 ? spec->rounds : 7;
@@ -39,7 +45,10 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 	double *res = calloc((size_t)ncases * rounds, sizeof *res);
 	int failed = 0;
 	/* BENCH_TRACE=1 prints every round of every case to stderr with its
-	 * wall time, so an outlier the median hides can be seen. */
+	 * wall time, the process's CPU time and its voluntary and involuntary
+	 * context switches over the round, so an outlier the median hides can
+	 * be seen, and so can how a peer spent the round (one busy thread,
+	 * two, or threads sleeping and waking). */
 	bool trace = getenv("BENCH_TRACE") && atoi(getenv("BENCH_TRACE")) > 0;
 	int *order = malloc((size_t)ncases * sizeof *order);
 	for (int c = 0; c < ncases; c++)
@@ -54,10 +63,17 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 		for (int k = 0; k < ncases; k++) {
 			int c = order[k];
 			double t0 = trace ? bench_now() : 0;
-			res[c * rounds + r] = cases[c].run(cases[c].arg);
+			struct rusage u0, u1;
 			if (trace)
-				fprintf(stderr, "round %d  %-34s %12.3f  (%.3f s)\n", r + 1, cases[c].name,
-				        res[c * rounds + r], bench_now() - t0);
+				getrusage(RUSAGE_SELF, &u0);
+			res[c * rounds + r] = cases[c].run(cases[c].arg);
+			if (trace) {
+				getrusage(RUSAGE_SELF, &u1);
+				fprintf(stderr, "round %d  %-34s %12.3f  (%.3f s, cpu %.3f s, csw %ld+%ld)\n",
+				        r + 1, cases[c].name, res[c * rounds + r], bench_now() - t0,
+				        cpu_seconds(&u1) - cpu_seconds(&u0), u1.ru_nvcsw - u0.ru_nvcsw,
+				        u1.ru_nivcsw - u0.ru_nivcsw);
+			}
 		}
 	}
 	free(order);

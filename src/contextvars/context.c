@@ -38,14 +38,9 @@ struct weft_context_token {
 	_Atomic bool used;
 };
 
-static WEFT__TLS struct {
-	weft_context *cur;
-	weft__hamt *implicit;
-	bool registered;
-	bool exited;            /* thread_exit ran: keep no more objects */
-	weft_context *free_ctx; /* freed context objects, linked through prev */
-	int nfree_ctx;
-} ts;
+/* The thread's state (context.h): executors enter and leave snapshots
+ * inline. */
+WEFT__TLS weft__context_tls weft__ctx;
 
 /* ---- variables ------------------------------------------------------------------------ */
 
@@ -111,8 +106,8 @@ static void ctx_release(weft_context *c);
 /* Exits the innermost entered context. */
 static void exit_top(void)
 {
-	weft_context *c = ts.cur;
-	ts.cur = c->prev;
+	weft_context *c = weft__ctx.cur;
+	weft__ctx.cur = c->prev;
 	c->prev = NULL;
 	atomic_store_explicit(&c->entered, false, memory_order_release);
 	ctx_release(c);
@@ -121,7 +116,7 @@ static void exit_top(void)
 /* Exits every context entered above the current implicit level. */
 static void unwind(void)
 {
-	while (ts.cur)
+	while (weft__ctx.cur)
 		exit_top();
 }
 
@@ -132,15 +127,15 @@ static void thread_exit(void *unused)
 {
 	(void)unused;
 	unwind();
-	weft__hamt_release(ts.implicit);
-	ts.implicit = NULL;
-	while (ts.free_ctx) {
-		weft_context *c = ts.free_ctx;
-		ts.free_ctx = c->prev;
+	weft__hamt_release(weft__ctx.implicit);
+	weft__ctx.implicit = NULL;
+	while (weft__ctx.free_ctx) {
+		weft_context *c = weft__ctx.free_ctx;
+		weft__ctx.free_ctx = c->prev;
 		free(c);
 	}
-	ts.nfree_ctx = 0;
-	ts.exited = true;
+	weft__ctx.nfree_ctx = 0;
+	weft__ctx.exited = true;
 }
 
 static void make_key(void)
@@ -151,15 +146,15 @@ static void make_key(void)
 /* The first time a thread holds anything, arrange for its release at exit. */
 static void hold(void)
 {
-	if (weft__likely(ts.registered))
+	if (weft__likely(weft__ctx.registered))
 		return;
 	pthread_once(&exit_once, make_key);
-	ts.registered = pthread_setspecific(exit_key, (void *)1) == 0;
+	weft__ctx.registered = pthread_setspecific(exit_key, (void *)1) == 0;
 }
 
 static weft__hamt *current_root(void)
 {
-	return ts.cur ? ts.cur->root : ts.implicit;
+	return weft__ctx.cur ? weft__ctx.cur->root : weft__ctx.implicit;
 }
 
 static void ctx_lock(weft_context *c)
@@ -188,14 +183,14 @@ static weft__hamt *root_of(const weft_context *ctx)
 static void install(weft__hamt *r)
 {
 	weft__hamt *old;
-	if (ts.cur) {
-		ctx_lock(ts.cur);
-		old = ts.cur->root;
-		ts.cur->root = r;
-		ctx_unlock(ts.cur);
+	if (weft__ctx.cur) {
+		ctx_lock(weft__ctx.cur);
+		old = weft__ctx.cur->root;
+		weft__ctx.cur->root = r;
+		ctx_unlock(weft__ctx.cur);
 	} else {
-		old = ts.implicit;
-		ts.implicit = r;
+		old = weft__ctx.implicit;
+		weft__ctx.implicit = r;
 	}
 	weft__hamt_release(old);
 	hold();
@@ -208,11 +203,11 @@ static void install(weft__hamt *r)
  * (root_of), so the update happens under it too. */
 static bool set_in_place(weft_context_var *var, void *value)
 {
-	if (!ts.cur)
-		return weft__hamt_set_in_place(ts.implicit, var, value);
-	ctx_lock(ts.cur);
-	bool done = weft__hamt_set_in_place(ts.cur->root, var, value);
-	ctx_unlock(ts.cur);
+	if (!weft__ctx.cur)
+		return weft__hamt_set_in_place(weft__ctx.implicit, var, value);
+	ctx_lock(weft__ctx.cur);
+	bool done = weft__hamt_set_in_place(weft__ctx.cur->root, var, value);
+	ctx_unlock(weft__ctx.cur);
 	return done;
 }
 
@@ -222,10 +217,10 @@ enum { CTX_CACHE_MAX = 64 };
 
 static weft_context *ctx_alloc(weft__hamt *root)
 {
-	weft_context *c = ts.free_ctx;
+	weft_context *c = weft__ctx.free_ctx;
 	if (c) {
-		ts.free_ctx = c->prev;
-		ts.nfree_ctx--;
+		weft__ctx.free_ctx = c->prev;
+		weft__ctx.nfree_ctx--;
 	} else {
 		c = malloc(sizeof *c);
 		if (!c)
@@ -247,30 +242,30 @@ static void ctx_release(weft_context *c)
 	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	weft__hamt_release(c->root);
-	if (ts.nfree_ctx >= CTX_CACHE_MAX || ts.exited) {
+	if (weft__ctx.nfree_ctx >= CTX_CACHE_MAX || weft__ctx.exited) {
 		free(c);
 		return;
 	}
 	hold();
-	if (!ts.registered) {
+	if (!weft__ctx.registered) {
 		free(c);
 		return;
 	}
-	c->prev = ts.free_ctx;
-	ts.free_ctx = c;
-	ts.nfree_ctx++;
+	c->prev = weft__ctx.free_ctx;
+	weft__ctx.free_ctx = c;
+	weft__ctx.nfree_ctx++;
 }
 
 /* Turns the implicit level into an entered context object (for tokens). */
 static weft_context *materialize(void)
 {
-	weft_context *c = ctx_alloc(ts.implicit);
+	weft_context *c = ctx_alloc(weft__ctx.implicit);
 	if (!c)
 		return NULL;
-	ts.implicit = NULL;
+	weft__ctx.implicit = NULL;
 	c->base = true;
 	atomic_store_explicit(&c->entered, true, memory_order_relaxed);
-	ts.cur = c;
+	weft__ctx.cur = c;
 	hold();
 	return c;
 }
@@ -307,7 +302,7 @@ int weft_context_var_set(weft_context_var *var, void *value, weft_context_token 
 		t = malloc(sizeof *t);
 		if (!t)
 			return WEFT_ENOMEM;
-		if (!ts.cur && !materialize()) {
+		if (!weft__ctx.cur && !materialize()) {
 			free(t);
 			return WEFT_ENOMEM;
 		}
@@ -325,8 +320,8 @@ int weft_context_var_set(weft_context_var *var, void *value, weft_context_token 
 	}
 	if (t) {
 		t->var = var;
-		atomic_fetch_add_explicit(&ts.cur->refs, 1, memory_order_relaxed);
-		t->ctx = ts.cur;
+		atomic_fetch_add_explicit(&weft__ctx.cur->refs, 1, memory_order_relaxed);
+		t->ctx = weft__ctx.cur;
 		atomic_init(&t->used, false);
 		*token = t;
 	}
@@ -339,7 +334,7 @@ int weft_context_var_reset(weft_context_var *var, weft_context_token *token)
 		return WEFT_EINVAL;
 	if (atomic_load(&token->used))
 		return WEFT_ESTATE;
-	if (token->var != var || token->ctx != ts.cur)
+	if (token->var != var || token->ctx != weft__ctx.cur)
 		return WEFT_EINVAL;
 	weft__hamt *r;
 	if (token->had_old) {
@@ -441,8 +436,8 @@ int weft_context_enter(weft_context *ctx)
 	if (atomic_exchange_explicit(&ctx->entered, true, memory_order_acq_rel))
 		return WEFT_EBUSY;
 	atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
-	ctx->prev = ts.cur;
-	ts.cur = ctx;
+	ctx->prev = weft__ctx.cur;
+	weft__ctx.cur = ctx;
 	hold();
 	return 0;
 }
@@ -451,7 +446,7 @@ int weft_context_exit(weft_context *ctx)
 {
 	if (!ctx)
 		return WEFT_EINVAL;
-	if (ts.cur != ctx || ctx->base)
+	if (weft__ctx.cur != ctx || ctx->base)
 		return WEFT_EPERM;
 	exit_top();
 	return 0;
@@ -468,9 +463,9 @@ int weft_context_run(weft_context *ctx, void *(*fn)(void *), void *arg, void **r
 	/* Contexts fn entered and left entered are exited with ctx; if fn
 	 * exited ctx itself, there is nothing left to do. */
 	bool found = false;
-	for (weft_context *c = ts.cur; c && !found; c = c->prev)
+	for (weft_context *c = weft__ctx.cur; c && !found; c = c->prev)
 		found = c == ctx;
-	while (found && ts.cur != ctx)
+	while (found && weft__ctx.cur != ctx)
 		exit_top();
 	if (found)
 		exit_top();
@@ -557,32 +552,11 @@ void weft__context_snapshot_release(void *snap)
 	weft__hamt_release(snap);
 }
 
-void weft__context_enter_snapshot(weft__context_frame *fr, void *snap)
-{
-	fr->saved_cur = ts.cur;
-	fr->saved_root = ts.implicit;
-	ts.cur = NULL;
-	ts.implicit = snap;
-}
-
 /* Exits what the call left entered, drops its map, restores fr. */
-__attribute__((noinline)) static void leave_slow(weft__context_frame *fr)
+void weft__context_leave_slow(weft__context_frame *fr)
 {
 	unwind();
-	weft__hamt_release(ts.implicit);
-	ts.cur = fr->saved_cur;
-	ts.implicit = fr->saved_root;
-}
-
-void weft__context_leave_snapshot(weft__context_frame *fr)
-{
-	/* Most calls set no variable and enter no context, and most
-	 * snapshots are empty (NULL): nothing to unwind or release then
-	 * (and the common path needs no frame). */
-	if (weft__unlikely(ts.cur || ts.implicit)) {
-		leave_slow(fr);
-		return;
-	}
-	ts.cur = fr->saved_cur;
-	ts.implicit = fr->saved_root;
+	weft__hamt_release(weft__ctx.implicit);
+	weft__ctx.cur = fr->saved_cur;
+	weft__ctx.implicit = fr->saved_root;
 }

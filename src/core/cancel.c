@@ -18,14 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct weft_cancel {
-	_Atomic int refs;
-	_Atomic bool cancelled;
-	weft_cancel *parent;                         /* holds a reference */
-	weft_cancel *children, *next_sib, *prev_sib; /* under weft__cancel_mu */
-	weft_cancel_scope *waiters;                  /* under weft__cancel_mu */
-};
-
 pthread_mutex_t weft__cancel_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic pid_t cur_pid;
 
@@ -170,7 +162,7 @@ int weft_cancel_cancel(weft_cancel *tok)
 
 bool weft_cancel_is_cancelled(const weft_cancel *tok)
 {
-	return tok && atomic_load(&((weft_cancel *)tok)->cancelled);
+	return tok && weft__cancel_flag(tok);
 }
 
 bool weft__cancel_register(weft__park_rec *rec)

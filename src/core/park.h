@@ -26,6 +26,22 @@ typedef struct weft__park_rec {
 
 weft__park_rec *weft__park_self(void);
 
+/* A token (cancel.c). Here so that a pool's worker, which checks its
+ * task's token after each call, reads the flag inline. */
+struct weft_cancel {
+	_Atomic int refs;
+	_Atomic bool cancelled;
+	weft_cancel *parent;                         /* holds a reference */
+	weft_cancel *children, *next_sib, *prev_sib; /* under weft__cancel_mu */
+	weft_cancel_scope *waiters;                  /* under weft__cancel_mu */
+};
+
+/* weft_cancel_is_cancelled for a token that is not NULL. */
+static inline bool weft__cancel_flag(const weft_cancel *tok)
+{
+	return atomic_load(&((weft_cancel *)tok)->cancelled);
+}
+
 /* Protects every token's waiter list and the cancelled flags' propagation. */
 extern pthread_mutex_t weft__cancel_mu;
 

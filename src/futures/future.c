@@ -460,21 +460,12 @@ void weft__future_complete_owned(weft_future *f, int code, const weft__failure *
                                  weft_bytes *out)
 {
 	set_outcome(f, code, rec, result, out);
-	/* The common case -- nobody sleeps on f, listens to it or asked to
-	 * cancel it -- in one CAS that publishes FINISHED and drops the
-	 * worker's reference (release: the outcome goes with it); anything
-	 * else, or a flag raised meanwhile, takes the general path. */
-	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
-	if (weft__likely(!(s & (F_SLEEPERS | F_LISTENERS | F_CANCEL_REQ)))) {
-		uint32_t n = ((s & ~(uint32_t)F_STATE) | F_FINISHED) - F_REF;
-		if (atomic_compare_exchange_strong_explicit(&f->state, &s, n, memory_order_acq_rel,
-		                                            memory_order_relaxed)) {
-			if (n / F_REF == 0)
-				future_free(f);
-			return;
-		}
-	}
-	weft__future_publish(f, false, true);
+	weft__future_publish_owned(f);
+}
+
+void weft__future_free_last(weft_future *f)
+{
+	future_free(f);
 }
 
 void weft__future_set_impl(weft_future *f, void *impl)

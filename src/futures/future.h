@@ -183,6 +183,29 @@ void weft__future_fail(weft_future *f, int code, const char *msg);
 void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
                                  weft_bytes *out);
 
+/* Frees a future whose last reference the caller just dropped. */
+void weft__future_free_last(weft_future *f);
+
+/* Publishes an F_OWNED running future whose outcome is written as
+ * FINISHED and drops the worker's reference. The common case -- nobody
+ * sleeps on f, listens to it or asked to cancel it -- is one CAS that
+ * publishes and drops at once (release: the outcome goes with it);
+ * anything else, or a flag raised meanwhile, takes the general path. */
+static inline void weft__future_publish_owned(weft_future *f)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	if (weft__likely(!(s & (F_SLEEPERS | F_LISTENERS | F_CANCEL_REQ)))) {
+		uint32_t n = ((s & ~(uint32_t)F_STATE) | F_FINISHED) - F_REF;
+		if (weft__likely(atomic_compare_exchange_strong_explicit(
+		        &f->state, &s, n, memory_order_acq_rel, memory_order_relaxed))) {
+			if (n / F_REF == 0)
+				weft__future_free_last(f);
+			return;
+		}
+	}
+	weft__future_publish(f, false, true);
+}
+
 /* Reports a failed done callback on stderr (as Python's logger does). */
 void weft__report_callback_failure(weft_future *f, int code, const char *msg);
 

@@ -134,19 +134,27 @@ int weft__injector_pop(weft__injector *q, weft__job **out, int max)
 	weft__inj_block *b = q->head_block;
 	int n = 0;
 	while (n < max && h != t) {
+		/* The slots of this block up to the tail or max, in one run. */
 		unsigned off = (unsigned)(h % WEFT__INJ_LAP);
-		weft__job *j = atomic_load_explicit(&b->slot[off], memory_order_acquire);
-		if (!j)
+		uint64_t lim = WEFT__INJ_SLOTS - off;
+		if (lim > t - h)
+			lim = t - h;
+		if (lim > (uint64_t)(max - n))
+			lim = (uint64_t)(max - n);
+		unsigned k = 0;
+		for (weft__job *j;
+		     k < lim && (j = atomic_load_explicit(&b->slot[off + k], memory_order_acquire));)
+			out[n + k++] = j;
+		n += (int)k;
+		h += k;
+		if (k < lim)
 			break; /* its producer has claimed the slot, not filled it */
-		out[n++] = j;
-		if (off + 1 < WEFT__INJ_SLOTS) {
-			h++;
-			continue;
-		}
+		if (off + k < WEFT__INJ_SLOTS)
+			continue; /* stopped at the tail or at max */
 		/* The block's last job: its producer linked the next block
 		 * before storing it. No producer touches b any more. */
 		weft__inj_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
-		h += 2;
+		h++; /* past the marker */
 		q->head_block = next;
 		weft__inj_block *old = atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel);
 		free(old);

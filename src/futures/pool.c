@@ -3,6 +3,7 @@
 #include "futures/pool.h"
 #include "futures/fcache.h"
 #include "contextvars/context.h"
+#include "core/park.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -50,10 +51,8 @@ static void depth_token_done(weft__worker *w, weft_cancel *tok)
 		w->tokens[d] = NULL;
 }
 
-static void future_job_run(weft__job *job, int how)
+static void future_job_run_general(weft_future *f, weft__worker *w, int how)
 {
-	weft_future *f = (weft_future *)job;
-	weft__worker *w = weft__current_worker();
 	if (how == WEFT_ECANCELED)
 		weft_future_cancel(f);
 	else if (how && weft__future_claim(f) != UINT32_MAX)
@@ -117,6 +116,53 @@ static void future_job_run(weft__job *job, int how)
 	if (out.data)
 		weft_bytes_free(&out);
 	depth_token_done(w, tok); /* after complete: cancel_running is over */
+}
+
+/* A pool job for a future. The common case -- a plain call (not a byte
+ * task) run by the worker's loop itself, whose token for depth 0 exists
+ * -- runs in a straight line here, the rest in future_job_run_general;
+ * both do the same steps. At the top of the loop the worker's depth is 0
+ * and its own scope and failure record serve (pool.h). */
+static void future_job_run(weft__job *job, int how)
+{
+	weft_future *f = (weft_future *)job;
+	weft__worker *w = weft__current_worker();
+	weft_cancel *tok;
+	if (weft__unlikely(how || w->helping ||
+	                   (atomic_load_explicit(&f->state, memory_order_relaxed) & F_TASK) ||
+	                   !(tok = w->tokens[0]))) {
+		future_job_run_general(f, w, how);
+		return;
+	}
+	void *(*fn)(void *) = f->call.fn;
+	void *arg = f->arg;
+	if (weft__future_start_inline(f, &pool_hooks, tok) != 0) {
+		weft_future_release(f); /* cancelled: the context goes with it */
+		return;
+	}
+	w->depth = 1;
+	w->top_scope.token = tok;
+	weft__context_frame frame;
+	weft__context_enter_snapshot(&frame, f->ctx);
+	f->ctx = NULL;
+	void *result = fn(arg);
+	weft__context_leave_snapshot(&frame);
+	/* As in the general path: no token for the callbacks, and the scope
+	 * stack reset. */
+	w->top_scope.token = NULL;
+	w->park->scopes = &w->top_scope;
+	w->depth = 0;
+	weft__worker_expect_free(w);
+	if (weft__likely(!w->top_rec.code && !w->top_rec.msg)) {
+		f->result = result;
+		weft__future_publish_owned(f); /* f may be gone */
+	} else {
+		weft__future_complete_owned(f, 0, &w->top_rec, result, NULL);
+		if (w->top_rec.code || w->top_rec.msg)
+			weft__failure_clear(&w->top_rec);
+	}
+	if (weft__unlikely(weft__cancel_flag(tok)))
+		depth_token_done(w, tok);
 }
 
 /* ---- submission ---------------------------------------------------------------------------- */

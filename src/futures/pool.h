@@ -85,6 +85,7 @@ struct weft__worker {
 	 * has no effect. */
 	weft_cancel_scope top_scope;
 	weft__failure top_rec;
+	struct weft__park_rec *park; /* the thread's, where its scope stack starts */
 	int helping;
 	uint64_t rng; /* steal victim choice */
 	/* Task groups (group.c): how long the tasks this worker ran inline

@@ -1,6 +1,7 @@
 /* Pool workers: the loop, finding work, the sleep protocol of pool.h,
  * starting workers, nested waits that help, draining. */
 #include "futures/pool.h"
+#include "core/park.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -266,9 +267,14 @@ void *weft__worker_main(void *arg)
 	w->searching = true; /* counted by whoever started us */
 	if (!p->initializer || run_initializer(p)) {
 		weft__cancel_scope_push(&w->top_scope, NULL);
+		w->park = weft__park_self();
 		weft__failure *prev = weft__failure_enter(&w->top_rec);
-		for (unsigned tick = 1;; tick++) {
-			weft__job *j = tick % FAIRNESS ? NULL : take_injector(p, w);
+		for (int until_fair = FAIRNESS;;) {
+			weft__job *j = NULL;
+			if (weft__unlikely(--until_fair == 0)) {
+				until_fair = FAIRNESS;
+				j = take_injector(p, w);
+			}
 			if (!j)
 				j = weft__deque_pop(&w->dq);
 			/* One look before counting itself as searching: a worker

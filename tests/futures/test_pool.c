@@ -1084,6 +1084,57 @@ START_TEST(callbacks_and_next_calls_after_cancel_running)
 }
 END_TEST
 
+/* The same on a worker that has run a call before, whose later calls take
+ * the loop's straight-line path (pool.c): cancel_running reaches the call,
+ * the next call gets a fresh token, a failure is reported and not left to
+ * the call after it, and a scope left entered does not leak either. */
+START_TEST(warm_worker_cancel_running_failures_and_scopes)
+{
+	weft_executor *ex;
+	wt_ok(weft_thread_pool_new(&ex, &(weft_thread_pool_opts){.max_workers = 1}));
+	weft_future *f;
+	void *v = NULL;
+	wt_ok(weft_executor_submit(ex, &f, square, P(3)));
+	wt_ok(weft_future_result(f, 30, &v));
+	ck_assert_int_eq(I(v), 9);
+	weft_future_release(f);
+	struct blocker b = {pending_future(), TEVENT_INIT, 1};
+	wt_ok(weft_executor_submit(ex, &f, block_in_weft, &b));
+	ck_assert(tevent_wait(&b.in_call, 30));
+	wt_ok(weft_future_cancel_running(f));
+	wt_rc(weft_future_result(f, 30, NULL), WEFT_ECANCELED);
+	wt_rc(b.rc, WEFT_ECANCELED);
+	weft_future_release(f);
+	weft_future *checks[2], *g, *k;
+	wt_ok(weft_executor_submit(ex, &checks[0], cancel_check_now, NULL));
+	wt_ok(weft_executor_submit(ex, &g, fail_once, NULL));
+	wt_ok(weft_executor_submit(ex, &k, square, P(5)));
+	wt_ok(weft_future_result(checks[0], 30, &v));
+	ck_assert_int_eq((int)(intptr_t)v, 0); /* a fresh token */
+	wt_rc(weft_future_result(g, 30, NULL), WEFT_EINVAL);
+	ck_assert_str_eq(weft_future_error_message(g), "bad input 7");
+	wt_ok(weft_future_result(k, 30, &v));
+	ck_assert_int_eq(I(v), 25);
+	int code = -1;
+	wt_ok(weft_future_exception(k, 30, &code));
+	ck_assert_int_eq(code, 0);
+	wt_ok(weft_executor_submit(ex, &f, leave_expired_scope, NULL));
+	wt_ok(weft_executor_submit(ex, &checks[1], cancel_check_now, NULL));
+	wt_ok(weft_future_result(f, 30, &v));
+	ck_assert_int_eq((int)(intptr_t)v, WEFT_ETIMEDOUT);
+	wt_ok(weft_future_result(checks[1], 30, &v));
+	ck_assert_int_eq((int)(intptr_t)v, 0);
+	weft_future_release(f);
+	weft_future_release(checks[0]);
+	weft_future_release(checks[1]);
+	weft_future_release(g);
+	weft_future_release(k);
+	weft_future_cancel(b.never);
+	weft_future_release(b.never);
+	weft_executor_free(ex);
+}
+END_TEST
+
 /* A job a waiting call runs inline is not under that call's cancel scope:
  * cancel_running on the waiting call does not reach it. */
 static struct {
@@ -1464,6 +1515,7 @@ int main(void)
 	tcase_add_test(tc, cancel_running_call);
 	tcase_add_test(tc, scope_left_entered_does_not_reach_the_next_call);
 	tcase_add_test(tc, callbacks_and_next_calls_after_cancel_running);
+	tcase_add_test(tc, warm_worker_cancel_running_failures_and_scopes);
 	tcase_add_test(tc, inline_jobs_are_not_under_the_waiters_scope);
 	tcase_add_test(tc, helping_worker_stops_counting_as_searcher);
 	tcase_add_test(tc, calls_run_in_a_copy_of_the_submitters_context);
