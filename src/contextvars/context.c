@@ -535,11 +535,9 @@ int weft_context_foreach(const weft_context *ctx, int (*fn)(weft_context_var *, 
 
 /* ---- snapshots for executors (context.h) ------------------------------------------------------ */
 
-void *weft__context_capture(void)
+void *weft__context_capture_slow(void)
 {
-	/* Called per submission: the common empty map costs no call. */
-	weft__hamt *r = current_root();
-	return r ? weft__hamt_retain(r) : NULL;
+	return weft__hamt_retain(current_root());
 }
 
 void *weft__context_snapshot_retain(void *snap)

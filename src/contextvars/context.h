@@ -14,9 +14,6 @@
 
 #include <weft/contextvars.h>
 
-/* The calling thread's current map, retained; NULL when it is empty. */
-void *weft__context_capture(void);
-
 /* Another reference to a snapshot (for entering it more than once);
  * returns snap. NULL is allowed. */
 void *weft__context_snapshot_retain(void *snap);
@@ -44,6 +41,16 @@ typedef struct weft__context_tls {
 } weft__context_tls;
 
 extern WEFT__TLS weft__context_tls weft__ctx;
+
+/* The calling thread's current map, retained; NULL when it is empty.
+ * Called per submission: the common empty map costs no call. */
+void *weft__context_capture_slow(void);
+static inline void *weft__context_capture(void)
+{
+	if (__builtin_expect(!weft__ctx.cur && !weft__ctx.implicit, 1))
+		return NULL;
+	return weft__context_capture_slow();
+}
 
 /* Makes a fresh context with the snapshot's map current (the snapshot
  * reference is taken over). */

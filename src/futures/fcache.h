@@ -16,7 +16,7 @@
 
 #include "futures/future.h"
 
-enum { WEFT__FCACHE_AHEAD = 4 };
+enum { WEFT__FCACHE_AHEAD = 8 };
 
 typedef struct weft__fcache {
 	weft_future **v; /* v[0..n): cached futures; v[-AHEAD..-1] are NULL */
