@@ -45,9 +45,13 @@ extern WEFT__TLS weft__context_tls weft__ctx;
 /* The calling thread's current map, retained; NULL when it is empty.
  * Called per submission: the common empty map costs no call. */
 void *weft__context_capture_slow(void);
+static inline bool weft__context_empty(void)
+{
+	return !weft__ctx.cur && !weft__ctx.implicit;
+}
 static inline void *weft__context_capture(void)
 {
-	if (__builtin_expect(!weft__ctx.cur && !weft__ctx.implicit, 1))
+	if (__builtin_expect(weft__context_empty(), 1))
 		return NULL;
 	return weft__context_capture_slow();
 }

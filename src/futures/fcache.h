@@ -35,25 +35,39 @@ extern WEFT__TLS weft__fcache weft__fcache_tls;
 void weft__fcache_decay(void);
 void weft__fcache_put_slow(weft_future *f);
 
-/* Takes a cached future (its first line is stale, its second zeroed: the
- * caller writes every field of the first), or NULL when none is cached. */
-static inline weft_future *weft__fcache_take(void)
+/* true when weft__fcache_take_hot may be called: a future is cached and
+ * the period does not end with this take. */
+static inline bool weft__fcache_hot(const weft__fcache *c)
 {
-	weft__fcache *c = &weft__fcache_tls;
-	int n = c->n - 1;
-	if (weft__unlikely(n < 0))
-		return NULL;
-	c->n = n;
+	return c->n > 0 && c->budget > 0;
+}
+
+/* Takes a cached future when weft__fcache_hot(c) (its first line is
+ * stale, its second zeroed: the caller writes every field of the first;
+ * ahead is set). */
+static inline weft_future *weft__fcache_take_hot(weft__fcache *c)
+{
+	int n = --c->n;
 	weft_future *f = c->v[n];
 	weft_future *ahead = c->v[n - WEFT__FCACHE_AHEAD];
 	weft__prefetch_w(ahead); /* NULL is harmless: a hint */
 	if (n < c->low)
 		c->low = n;
 	c->allocs++;
-	if (weft__unlikely(--c->budget < 0))
-		weft__fcache_decay();
+	c->budget--;
 	f->ahead = ahead;
 	return f;
+}
+
+/* Takes a cached future (as take_hot), or NULL when none is cached. */
+static inline weft_future *weft__fcache_take(void)
+{
+	weft__fcache *c = &weft__fcache_tls;
+	if (weft__unlikely(c->n <= 0))
+		return NULL;
+	if (weft__unlikely(c->budget <= 0))
+		weft__fcache_decay(); /* the period ends with this take */
+	return weft__fcache_take_hot(c);
 }
 
 /* Keeps a future whose second line is zeroed (or frees it). */

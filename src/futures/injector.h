@@ -69,11 +69,13 @@ typedef struct weft__inj_ticket {
  * claim on the queue is not empty; the consumer waits at the slot until
  * weft__injector_fill stores the job, which must follow promptly. */
 int weft__injector_claim_slow(weft__injector *q, weft__inj_ticket *tk);
-static inline int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
+
+/* The common case of a claim: an open queue and a slot that is neither a
+ * block's last (whose taker installs the next block) nor its marker.
+ * false: anything else, or a lost race (nothing claimed); the caller
+ * takes weft__injector_claim_slow. */
+static inline bool weft__injector_claim_fast(weft__injector *q, weft__inj_ticket *tk)
 {
-	/* The common case inline: an open queue and a slot that is neither
-	 * a block's last (whose taker installs the next block) nor its
-	 * marker. Anything else, or a lost race, takes the full loop. */
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	weft__inj_block *b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
 	unsigned off = (unsigned)(t % WEFT__INJ_LAP);
@@ -81,8 +83,15 @@ static inline int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
 	    atomic_compare_exchange_weak(&q->tail, &t, t + 1)) {
 		tk->block = b;
 		tk->off = off;
-		return 0;
+		return true;
 	}
+	return false;
+}
+
+static inline int weft__injector_claim(weft__injector *q, weft__inj_ticket *tk)
+{
+	if (weft__likely(weft__injector_claim_fast(q, tk)))
+		return 0;
 	return weft__injector_claim_slow(q, tk);
 }
 

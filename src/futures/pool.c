@@ -201,15 +201,43 @@ static int submit_job(weft__pool *p, weft_future *f)
 	return rc; /* on error the caller drops f, and its context with it */
 }
 
+/* The rare turns of weft__pool_submit_call, out of its line so that its
+ * common path is a leaf with no frame. A notify with something to do
+ * (f claimed tk's slot), then the store, the last touch of the pool. */
+__attribute__((noinline)) static int submit_notify_fill(weft__pool *p, weft__inj_ticket tk, weft_future *f,
+                                                        weft_future **out)
+{
+	weft__pool_notify_slow(p);
+	*out = f;
+	weft__injector_fill(&tk, &f->job);
+	return 0;
+}
+
+/* A claim that needs the full loop (a block's end, a closed queue). */
+__attribute__((noinline)) static int submit_push_slow(weft__pool *p, weft_future *f, weft_future **out)
+{
+	int rc = weft__pool_push_outside(p, &f->job); /* see pool.h */
+	if (rc) {
+		weft_future_release(f);
+		weft_future_release(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
 int weft__pool_submit_call(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg)
 {
 	weft__pool *p = (weft__pool *)ex;
 	weft__worker *w = weft__current_worker();
-	weft_future *f;
+	weft__fcache *c = &weft__fcache_tls;
+	/* The path below is weft__pool_push_outside's for an empty context
+	 * and a cached future; anything else goes the generic way. */
 	if (weft__unlikely(!out || !fn || p->fork_gen != weft__fork_generation() || (w && w->pool == p) ||
 	                   atomic_load_explicit(&p->nworkers, memory_order_acquire) <= 0 ||
-	                   !(f = weft__fcache_take())))
+	                   !weft__fcache_hot(c) || !weft__context_empty()))
 		return weft__executor_submit_generic(ex, out, fn, arg);
+	weft_future *f = weft__fcache_take_hot(c);
 	/* Every field of the first line (a cached future's is stale; ahead
 	 * is set), with the two references of a submission: the caller's and
 	 * the worker's. */
@@ -221,14 +249,15 @@ int weft__pool_submit_call(weft_executor *ex, weft_future **out, void *(*fn)(voi
 	f->result = NULL;
 	f->call.fn = fn;
 	f->arg = arg;
-	f->ctx = weft__context_capture();
-	int rc = weft__pool_push_outside(p, &f->job); /* see pool.h */
-	if (weft__unlikely(rc)) {
-		weft_future_release(f);
-		weft_future_release(f);
-		return rc;
-	}
+	f->ctx = NULL; /* the empty context */
+	weft__inj_ticket tk;
+	if (weft__unlikely(!weft__injector_claim_fast(&p->inj, &tk)))
+		return submit_push_slow(p, f, out);
+	/* As in weft__pool_push_outside: wake before the store. */
+	if (weft__unlikely(weft__pool_notify_needed(p)))
+		return submit_notify_fill(p, tk, f, out);
 	*out = f;
+	weft__injector_fill(&tk, &f->job);
 	return 0;
 }
 

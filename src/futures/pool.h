@@ -146,16 +146,20 @@ static inline void weft__pool_leave(weft__pool *p)
 
 /* Wakes one sleeper or starts a worker, unless a worker is searching. */
 void weft__pool_notify_slow(weft__pool *p);
-static inline void weft__pool_notify(weft__pool *p)
+/* false when notifying has nothing to do: a searcher will find the job,
+ * or every worker is busy, with nobody to wake and no room to grow (the
+ * slow path's own answer, without the call). */
+static inline bool weft__pool_notify_needed(weft__pool *p)
 {
 	if (atomic_load(&p->searching) > 0)
-		return; /* a searcher will find the job */
-	/* Every worker busy: nobody to wake and no room to grow (the slow
-	 * path's own answer, without the call). */
-	if (atomic_load(&p->sleepers) == 0 &&
-	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) >= p->max_workers)
-		return;
-	weft__pool_notify_slow(p);
+		return false;
+	return atomic_load(&p->sleepers) > 0 ||
+	       atomic_load_explicit(&p->nworkers, memory_order_relaxed) < p->max_workers;
+}
+static inline void weft__pool_notify(weft__pool *p)
+{
+	if (weft__pool_notify_needed(p))
+		weft__pool_notify_slow(p);
 }
 
 /* Queues a job from a thread that is not one of p's workers, on a pool
