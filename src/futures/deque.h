@@ -45,6 +45,18 @@ void weft__deque_push_many(weft__deque *d, weft__job *const *jobs, int n);
 /* Owner only: the newest job, or NULL when empty. */
 weft__job *weft__deque_pop(weft__deque *d);
 
+/* Owner only: the job the pop after `ahead` more pops would return (0: the
+ * next pop's), or NULL when the deque holds no more. A hint for a
+ * prefetch: a thief may take that job first. */
+static inline weft__job *weft__deque_peek(weft__deque *d, int64_t ahead)
+{
+	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1 - ahead;
+	if (b < atomic_load_explicit(&d->top, memory_order_relaxed))
+		return NULL;
+	weft__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+	return atomic_load_explicit(&a->slot[b & a->mask], memory_order_relaxed);
+}
+
 /* Any thread: the oldest job, NULL when empty, or WEFT__STEAL_RETRY when
  * another thread won the race for it (try again or elsewhere). */
 #define WEFT__STEAL_RETRY ((weft__job *)1)

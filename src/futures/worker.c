@@ -12,6 +12,10 @@
 
 /* Jobs moved from the injector to the taker's deque at once. */
 enum { BATCH = 32 };
+/* How many jobs ahead of the one it runs a worker fetches its next jobs'
+ * cache lines (written by the submitting thread): a batch's lines fetched
+ * all at once stalled the taker on the CPU's fill buffers. */
+enum { PREFETCH_AHEAD = 8 };
 /* A worker out of work looks this many rounds before it sleeps: spinning
  * first (a pause loop between rounds), then yielding the CPU. */
 enum { SPIN_ROUNDS = 32, SPIN_PAUSES = 64, YIELD_ROUNDS = 8 };
@@ -82,7 +86,7 @@ static weft__job *take_injector(weft__pool *p, weft__worker *w)
 		limit += room < BATCH ? (int)room : BATCH;
 	}
 	int k = weft__injector_pop(&p->inj, batch, limit);
-	for (int i = 0; i < k; i++)
+	for (int i = 0; i < k && i < PREFETCH_AHEAD; i++)
 		weft__prefetch_w(batch[i]);
 	if (k > 1)
 		weft__deque_push_many(&w->dq, batch + 1, k - 1); /* fits: room was checked */
@@ -275,8 +279,12 @@ void *weft__worker_main(void *arg)
 				until_fair = FAIRNESS;
 				j = take_injector(p, w);
 			}
-			if (!j)
+			if (!j) {
 				j = weft__deque_pop(&w->dq);
+				weft__job *later = weft__deque_peek(&w->dq, PREFETCH_AHEAD - 1);
+				if (later)
+					weft__prefetch_w(later);
+			}
 			/* One look before counting itself as searching: a worker
 			 * that finds work at once (its pool is busy) leaves the
 			 * shared count alone, which submitters read. */

@@ -217,7 +217,13 @@ START_TEST(deque_owner_and_thief)
 	for (int i = 0; i < 40; i++)
 		wt_ok(weft__deque_push(&d, &jobs[i]));
 	ck_assert_int_eq(weft__deque_size(&d), 40);
+	/* Peek: what the pops after the next one return, NULL past the end. */
+	ck_assert_ptr_eq(weft__deque_peek(&d, 0), &jobs[39]);
+	ck_assert_ptr_eq(weft__deque_peek(&d, 7), &jobs[32]);
+	ck_assert_ptr_eq(weft__deque_peek(&d, 39), &jobs[0]);
+	ck_assert_ptr_null(weft__deque_peek(&d, 40));
 	ck_assert_ptr_eq(weft__deque_steal(&d), &jobs[0]);
+	ck_assert_ptr_null(weft__deque_peek(&d, 39));
 	ck_assert_ptr_eq(weft__deque_pop(&d), &jobs[39]);
 	ck_assert_ptr_eq(weft__deque_steal(&d), &jobs[1]);
 	for (int i = 38; i >= 2; i--)
