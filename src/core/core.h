@@ -94,6 +94,15 @@ void weft__cancel_scope_pop(weft_cancel_scope *scope);
 weft_cancel_scope *weft__cancel_scopes_detach(void);
 void weft__cancel_scopes_restore(weft_cancel_scope *saved);
 
+/* One sched_yield for a waiter whose peer may be runnable on this very
+ * CPU (more threads than CPUs): the peer then runs without the futex wait
+ * and wake pair that parking costs both sides. Returns false, without
+ * yielding, once the deadline has passed or while yielding is banned for
+ * the calling thread: a yield that took longer than 200 us (another
+ * process held the CPU for a time slice) bans it for 50 ms, so that a busy
+ * loop elsewhere does not turn each wait into a time slice. */
+bool weft__yield_once(int64_t deadline);
+
 /* poll(2) over fds until one is ready, the deadline passes or a cancel scope
  * fires; retries EINTR, never returns early. Returns the number of ready
  * fds (> 0), WEFT_ETIMEDOUT, WEFT_ECANCELED, or -errno. */

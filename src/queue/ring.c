@@ -45,14 +45,9 @@ enum { T_OK = 1, T_FULL = 0, T_EMPTY = 0, T_BUSY = -1, T_SHUT = -2 };
  * A yield also hands the CPU to unrelated CPU-bound processes, each for a
  * whole time slice (milliseconds, against 5-50 us when the peer runs);
  * that made an earlier always-yield version collapse to 1-3 M items/s next
- * to a busy loop. So a yield that took longer than SLOW_YIELD_NS bans
- * yielding for this thread for YIELD_BAN_NS: it then spins and parks. */
+ * to a busy loop. So a slow yield bans yielding for the thread for a while
+ * (weft__yield_once): it then spins and parks. */
 enum { SPINS_BEFORE_YIELD = 2, PAUSES_PER_SPIN = 16, YIELDS_BEFORE_PARK = 8 };
-#define SLOW_YIELD_NS INT64_C(200000)   /* 200 us */
-#define YIELD_BAN_NS  INT64_C(50000000) /* 50 ms */
-
-/* Until when this thread parks instead of yielding (weft__now_ns time). */
-static _Thread_local int64_t yield_banned_until;
 
 /* A peer between claiming a cell and finishing with it: spin, and only
  * after a while yield (it may be preempted on this very CPU). */
@@ -62,20 +57,6 @@ static void spin(void)
 {
 	for (int i = 0; i < PAUSES_PER_SPIN; i++)
 		weft__cpu_relax();
-}
-
-/* Step 2 of the wait: yields once if this thread may, and the deadline
- * has not passed. Returns false when the caller should park now. */
-static bool yield_once(int64_t deadline)
-{
-	int64_t t0 = weft__now_ns();
-	if (t0 < yield_banned_until || t0 >= deadline) /* no deadline: INT64_MAX */
-		return false;
-	sched_yield();
-	int64_t t1 = weft__now_ns();
-	if (t1 - t0 > SLOW_YIELD_NS)
-		yield_banned_until = t1 + YIELD_BAN_NS;
-	return true;
 }
 
 static inline uint64_t slot(const weft__ring *r, uint64_t pos)
@@ -282,7 +263,7 @@ static inline __attribute__((always_inline)) int ring_call(weft_queue *q, void *
 		}
 		if (spins < SPINS_BEFORE_YIELD + YIELDS_BEFORE_PARK) {
 			spins++;
-			if (yield_once(deadline))
+			if (weft__yield_once(deadline))
 				continue;
 			spins = SPINS_BEFORE_YIELD + YIELDS_BEFORE_PARK;
 		}

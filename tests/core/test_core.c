@@ -3,6 +3,8 @@
 #include "core/core.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
@@ -259,6 +261,55 @@ START_TEST(scopes_nest_and_check)
 }
 END_TEST
 
+/* weft__yield_once: no yield past the deadline; a yield that another
+ * thread's whole time slice made slow (a busy loop on the same CPU) bans
+ * yielding for a while, and the ban ends. */
+static _Atomic int spin_stop;
+
+static void *busy_loop(void *arg)
+{
+	cpu_set_t *one = arg;
+	pthread_setaffinity_np(pthread_self(), sizeof *one, one);
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+START_TEST(yield_once_deadline_and_ban)
+{
+	ck_assert(!weft__yield_once(weft__now_ns() - 1));
+	cpu_set_t old, one;
+	ck_assert_int_eq(pthread_getaffinity_np(pthread_self(), sizeof old, &old), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &old)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	ck_assert_int_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+	atomic_store(&spin_stop, 0);
+	wt_thread *t = wt_spawn(busy_loop, &one);
+	/* Sharing one CPU with the busy loop, a yield gives it a time slice:
+	 * far over 200 us. Then yielding is banned. */
+	int64_t until = weft__now_ns() + (int64_t)(10 * WT_SLACK * 1e9);
+	bool banned = false;
+	int64_t before = 0;
+	while (!banned && weft__now_ns() < until) {
+		before = weft__now_ns();
+		banned = weft__yield_once(WEFT__NO_DEADLINE) && !weft__yield_once(WEFT__NO_DEADLINE);
+	}
+	atomic_store(&spin_stop, 1);
+	wt_join(t);
+	ck_assert_int_eq(pthread_setaffinity_np(pthread_self(), sizeof old, &old), 0);
+	ck_assert(banned);
+	/* The ban, from the end of the slow yield, lasts 50 ms; then yields
+	 * are allowed again. */
+	while (!weft__yield_once(WEFT__NO_DEADLINE))
+		ck_assert(weft__now_ns() - before < (int64_t)(10 * WT_SLACK * 1e9));
+	ck_assert(weft__now_ns() - before >= 50000000);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
 	weft_cancel_scope s;
@@ -282,6 +333,7 @@ int main(void)
 	tcase_add_test(tc, errors_named_and_described);
 	tcase_add_test(tc, fail_records_in_innermost_task);
 	tcase_add_test(tc, deadlines_validate_timeouts);
+	tcase_add_test(tc, yield_once_deadline_and_ban);
 	tcase_add_test(tc, park_times_out_never_early);
 	tcase_add_test(tc, park_survives_signal_storm);
 	tcase_add_test(tc, cancel_wakes_parked_thread);
