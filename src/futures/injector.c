@@ -32,15 +32,22 @@ int weft__injector_init(weft__injector *q)
 	atomic_init(&q->lk, 0);
 	atomic_init(&q->head, 0);
 	q->head_block = b;
-	atomic_init(&q->spare, NULL);
+	q->spare_lk = (weft__mu){0};
+	q->nspares = 0;
+	q->spares = NULL;
 	return 0;
 }
 
 void weft__injector_destroy(weft__injector *q)
 {
 	free(q->head_block);
-	free(atomic_load_explicit(&q->spare, memory_order_relaxed));
 	q->head_block = NULL;
+	for (weft__inj_block *b = q->spares, *next; b; b = next) {
+		next = atomic_load_explicit(&b->next, memory_order_relaxed);
+		free(b);
+	}
+	q->spares = NULL;
+	q->nspares = 0;
 }
 
 void weft__injector_lock(weft__injector *q)
@@ -49,22 +56,39 @@ void weft__injector_lock(weft__injector *q)
 		sched_yield();
 }
 
-/* The block the installer of the next one uses: the spare, else a new
- * one; zeroed. NULL when out of memory. */
+/* The block the installer of the next one uses: a spare, else a new one;
+ * zeroed. NULL when out of memory. */
 static weft__inj_block *block_take(weft__injector *q)
 {
-	weft__inj_block *b = atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
+	weft__mu_lock(&q->spare_lk);
+	weft__inj_block *b = q->spares;
+	if (b) {
+		q->spares = atomic_load_explicit(&b->next, memory_order_relaxed);
+		q->nspares--;
+	}
+	weft__mu_unlock(&q->spare_lk);
 	if (!b)
 		return block_new();
 	memset(b, 0, sizeof *b);
 	return b;
 }
 
-/* Gives a block taken for installing back as the spare. */
-static void block_keep(weft__injector *q, weft__inj_block *fresh)
+/* Keeps a block no producer or consumer uses any more as a spare, or
+ * frees it when there are enough. */
+static void block_keep(weft__injector *q, weft__inj_block *b)
 {
-	if (fresh)
-		free(atomic_exchange_explicit(&q->spare, fresh, memory_order_acq_rel));
+	if (!b)
+		return;
+	weft__mu_lock(&q->spare_lk);
+	bool kept = q->nspares < WEFT__INJ_SPARES;
+	if (kept) {
+		atomic_store_explicit(&b->next, q->spares, memory_order_relaxed);
+		q->spares = b;
+		q->nspares++;
+	}
+	weft__mu_unlock(&q->spare_lk);
+	if (!kept)
+		free(b);
 }
 
 int weft__injector_claim_slow(weft__injector *q, weft__inj_ticket *tk)
@@ -156,8 +180,7 @@ int weft__injector_pop(weft__injector *q, weft__job **out, int max)
 		weft__inj_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
 		h++; /* past the marker */
 		q->head_block = next;
-		weft__inj_block *old = atomic_exchange_explicit(&q->spare, b, memory_order_acq_rel);
-		free(old);
+		block_keep(q, b);
 		b = next;
 		t = atomic_load_explicit(&q->tail, memory_order_acquire) & ~WEFT__INJ_FLAGS;
 	}

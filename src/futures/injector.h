@@ -23,6 +23,8 @@
 #include "futures/lock.h"
 
 enum { WEFT__INJ_SLOTS = 127, WEFT__INJ_LAP = WEFT__INJ_SLOTS + 1 };
+/* At most this many consumed blocks are kept (1 KiB each). */
+enum { WEFT__INJ_SPARES = 1024 };
 
 /* Flags in the tail word: a closed queue takes no more jobs (the pool
  * shut down, or broke). */
@@ -46,9 +48,15 @@ typedef struct weft__injector {
 	 * is empty. */
 	_Alignas(64) _Atomic uint64_t head;
 	weft__inj_block *head_block;
-	/* A consumed block kept for the next installer (so that a steady
-	 * stream of submissions does not call malloc). */
-	weft__inj_block *_Atomic spare;
+	/* Consumed blocks kept for the installers (a stack through next, up
+	 * to WEFT__INJ_SPARES of them, under spare_lk): a burst of
+	 * submissions that repeats needs no malloc, and the consumer no free.
+	 * Blocks a worker freed went back to the submitting thread's malloc
+	 * arena, whose lock the two then fought over (futex waits on both
+	 * sides, hundreds per 200,000 jobs). */
+	weft__mu spare_lk;
+	int nspares;
+	weft__inj_block *spares;
 } weft__injector;
 
 /* 0 or WEFT_ENOMEM. */

@@ -1,6 +1,7 @@
 /* The pool's queues, white-box: the injector (job pointers in linked
  * blocks) and the Chase-Lev deque, including the states the races leave. */
 #include "futures_util.h"
+#include "wfault.h"
 #include "futures/deque.h"
 #include "futures/injector.h"
 
@@ -73,7 +74,7 @@ START_TEST(injector_block_change)
 {
 	/* The last slot of a block is taken by the producer that links the
 	 * next block; a consumer that took it moves on, and the consumed
-	 * block becomes the spare for the next installer. */
+	 * block becomes a spare for the next installer. */
 	weft__injector q;
 	wt_ok(weft__injector_init(&q));
 	weft__inj_block *first = atomic_load(&q.tail_block);
@@ -88,16 +89,46 @@ START_TEST(injector_block_change)
 	ck_assert_ptr_eq(out[WEFT__INJ_SLOTS - 1], &many[WEFT__INJ_SLOTS - 1]);
 	weft__injector_unlock(&q);
 	ck_assert(!weft__injector_nonempty(&q));
-	ck_assert_ptr_eq(atomic_load(&q.spare), first);
+	ck_assert_ptr_eq(q.spares, first);
+	ck_assert_int_eq(q.nspares, 1);
 	for (int i = 0; i < WEFT__INJ_SLOTS; i++)
 		wt_ok(weft__injector_push(&q, &many[WEFT__INJ_SLOTS + i]));
 	ck_assert_ptr_eq(atomic_load(&q.tail_block), first); /* reused */
-	ck_assert_ptr_null(atomic_load(&q.spare));
+	ck_assert_ptr_null(q.spares);
+	ck_assert_int_eq(q.nspares, 0);
 	weft__injector_lock(&q);
 	for (int i = 0; i < WEFT__INJ_SLOTS; i++)
 		ck_assert_ptr_eq(pop1(&q), &many[WEFT__INJ_SLOTS + i]);
 	ck_assert_ptr_null(pop1(&q));
 	weft__injector_unlock(&q);
+	weft__injector_destroy(&q);
+}
+END_TEST
+
+START_TEST(injector_keeps_spares_bounded)
+{
+	/* Consumed blocks are kept, up to WEFT__INJ_SPARES, and a later burst
+	 * installs them without allocating. */
+	enum { BLOCKS = WEFT__INJ_SPARES + 3 };
+	weft__injector q;
+	wt_ok(weft__injector_init(&q));
+	static weft__job one;
+	weft__job *out[64];
+	for (int round = 0; round < 2; round++) {
+		int fails = 0;
+		if (round == 1)
+			wt_fault_arm(WT_FAULT_ALLOC, 0, -1); /* no malloc may succeed */
+		for (long i = 0; i < (long)(round ? WEFT__INJ_SPARES : BLOCKS) * WEFT__INJ_SLOTS; i++)
+			fails += weft__injector_push(&q, &one) != 0;
+		wt_fault_disarm();
+		ck_assert_int_eq(fails, 0);
+		weft__injector_lock(&q);
+		while (weft__injector_pop(&q, out, 64) > 0)
+			;
+		weft__injector_unlock(&q);
+		ck_assert(!weft__injector_nonempty(&q));
+		ck_assert_int_eq(q.nspares, WEFT__INJ_SPARES);
+	}
 	weft__injector_destroy(&q);
 }
 END_TEST
@@ -295,6 +326,7 @@ int main(void)
 	TCase *tc = wt_tcase("pool_queues", 60);
 	tcase_add_test(tc, injector_fifo_and_empty);
 	tcase_add_test(tc, injector_block_change);
+	tcase_add_test(tc, injector_keeps_spares_bounded);
 	tcase_add_test(tc, injector_producer_midway);
 	tcase_add_test(tc, injector_close);
 	tcase_add_test(tc, injector_close_while_a_block_is_linked);
