@@ -54,6 +54,14 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 	for (int c = 0; c < ncases; c++)
 		order[c] = c;
 	unsigned short seed[3] = {1, 2, 3};
+	bool *warm_failed = calloc((size_t)ncases, sizeof *warm_failed);
+	for (int r = 0; r < spec->warmup; r++)
+		for (int c = 0; c < ncases; c++) {
+			double v = cases[c].run(cases[c].arg);
+			if (trace)
+				fprintf(stderr, "warm-up %d  %-34s %12.3f\n", r + 1, cases[c].name, v);
+			warm_failed[c] |= v < 0;
+		}
 	for (int r = 0; r < rounds; r++) {
 		for (int k = spec->shuffled ? ncases - 1 : 0; k > 0; k--) { /* Fisher-Yates */
 			int j = (int)(erand48(seed) * (k + 1)), t = order[k];
@@ -77,12 +85,13 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 		}
 	}
 	free(order);
-	printf("%s (%s, median of %d %s rounds, %s is better)\n", spec->title, spec->unit, rounds,
-	       spec->shuffled ? "shuffled" : "alternating", spec->higher_better ? "higher" : "lower");
+	printf("%s (%s, median of %d %s rounds%s, %s is better)\n", spec->title, spec->unit, rounds,
+	       spec->shuffled ? "shuffled" : "alternating", spec->warmup ? " after a warm-up" : "",
+	       spec->higher_better ? "higher" : "lower");
 	double weft = median(res, rounds);
 	for (int c = 0; c < ncases; c++) {
 		double *v = res + c * rounds;
-		bool bad = false;
+		bool bad = warm_failed[c];
 		for (int r = 0; r < rounds; r++)
 			bad |= v[r] < 0;
 		if (bad) {
@@ -100,6 +109,7 @@ int bench_run(const bench_spec *spec, const bench_case *cases, int ncases)
 		}
 	}
 	fflush(stdout);
+	free(warm_failed);
 	free(res);
 	return failed;
 }

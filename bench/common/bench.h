@@ -27,6 +27,10 @@ typedef struct bench_spec {
 	 * than in list order: for workloads so short that the case before
 	 * can leave state (page faults, caches) that favours or hurts the next. */
 	bool shuffled;
+	/* Unmeasured rounds first, every case alike: for workloads whose
+	 * first run in a process pays for what later runs reuse (memory the
+	 * allocator has to get from the kernel, caches of freed objects). */
+	int warmup;
 } bench_spec;
 
 /* Runs and prints; returns 0, or 1 when a case failed. cases[0] is weft. */
