@@ -74,7 +74,7 @@ void weft__context_leave_slow(weft__context_frame *fr);
  * unwind or release then. */
 static inline void weft__context_leave_snapshot(weft__context_frame *fr)
 {
-	if (__builtin_expect(weft__ctx.cur || weft__ctx.implicit, 0)) {
+	if (__builtin_expect(!weft__context_empty(), 0)) {
 		weft__context_leave_slow(fr);
 		return;
 	}

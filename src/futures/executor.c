@@ -28,13 +28,6 @@ static int new_pair(weft_future **f)
 	return *f ? 0 : WEFT_ENOMEM;
 }
 
-/* Undoes new_pair after the engine refused the future. */
-static void drop_pair(weft_future *f)
-{
-	weft_future_release(f);
-	weft_future_release(f);
-}
-
 int weft_executor_submit(weft_executor *ex, weft_future **out, void *(*fn)(void *), void *arg)
 {
 	/* The thread pool has a path of its own for its common case, which
@@ -55,7 +48,7 @@ int weft__executor_submit_generic(weft_executor *ex, weft_future **out, void *(*
 		return WEFT_ENOMEM;
 	int rc = ex->ops->submit(ex, f, fn, arg);
 	if (rc) {
-		drop_pair(f);
+		weft__future_drop_pair(f);
 		return rc;
 	}
 	*out = f;
@@ -72,7 +65,7 @@ int weft_executor_submit_task(weft_executor *ex, weft_future **out, weft_task_fn
 		return WEFT_ENOMEM;
 	int rc = ex->ops->submit_task(ex, f, fn, data, len);
 	if (rc) {
-		drop_pair(f);
+		weft__future_drop_pair(f);
 		return rc;
 	}
 	*out = f;
@@ -88,14 +81,14 @@ int weft__executor_submit_chunk(weft_executor *ex, weft_future **fs, weft_task_f
 		for (size_t i = 0; i < n; i++) {
 			if (new_pair(&fs[i])) {
 				while (i--)
-					drop_pair(fs[i]);
+					weft__future_drop_pair(fs[i]);
 				return WEFT_ENOMEM;
 			}
 		}
 		int rc = ex->ops->submit_task_chunk(ex, fs, fn, in, n);
 		if (rc)
 			for (size_t i = 0; i < n; i++)
-				drop_pair(fs[i]);
+				weft__future_drop_pair(fs[i]);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -235,12 +235,7 @@ void weft_future_release(weft_future *f)
 	 * the worker may still share. */
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (weft__likely(s / F_REF == 1)) {
-		/* The common end of a pool future: a plain one that ran (its
-		 * worker dropped the context) goes straight to the cache. */
-		if (weft__likely(!(s & F_LISTENERS) && !f->cold && !f->ctx))
-			weft__fcache_put(f);
-		else
-			future_free(f);
+		future_free(f); /* inline: a plain future goes straight to the cache */
 		return;
 	}
 	if (atomic_fetch_sub_explicit(&f->state, F_REF, memory_order_acq_rel) / F_REF == 1)

@@ -183,6 +183,14 @@ void weft__future_fail(weft_future *f, int code, const char *msg);
 void weft__future_complete_owned(weft_future *f, int code, const weft__failure *rec, void *result,
                                  weft_bytes *out);
 
+/* Drops both references of a submission's future (the caller's and the
+ * engine's) after the engine refused it. */
+static inline void weft__future_drop_pair(weft_future *f)
+{
+	weft_future_release(f);
+	weft_future_release(f);
+}
+
 /* Frees a future whose last reference the caller just dropped. */
 void weft__future_free_last(weft_future *f);
 

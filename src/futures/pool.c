@@ -218,8 +218,7 @@ __attribute__((noinline)) static int submit_push_slow(weft__pool *p, weft_future
 {
 	int rc = weft__pool_push_outside(p, &f->job); /* see pool.h */
 	if (rc) {
-		weft_future_release(f);
-		weft_future_release(f);
+		weft__future_drop_pair(f);
 		return rc;
 	}
 	*out = f;
