@@ -108,4 +108,14 @@ static inline void sp_pipe(int p[2])
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 }
 
+/* A gate for a helper child: a pipe whose read end the child is given
+ * (pass it in pass_fds) and named by number in fd, for an argument such
+ * as --emit's. The child blocks on it until the test writes a byte to
+ * ctl[1] or closes it. */
+static inline void sp_gate(int ctl[2], char fd[16])
+{
+	sp_pipe(ctl);
+	snprintf(fd, 16, "%d", ctl[0]);
+}
+
 #endif

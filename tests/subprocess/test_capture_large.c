@@ -144,9 +144,8 @@ END_TEST
 START_TEST(timeout_keeps_partial_then_communicate_returns_rest)
 {
 	int ctl[2];
-	sp_pipe(ctl);
 	char fd[16];
-	snprintf(fd, sizeof fd, "%d", ctl[0]);
+	sp_gate(ctl, fd);
 	weft_popen *p;
 	wt_ok(weft_popen_start(
 	    &p, ARGV(sp_self, "--emit", "3145728", "1048577", "21", fd, "2097153"),
@@ -180,9 +179,8 @@ END_TEST
 START_TEST(run_timeout_keeps_large_partial_output)
 {
 	int ctl[2];
-	sp_pipe(ctl);
 	char fd[16];
-	snprintf(fd, sizeof fd, "%d", ctl[0]);
+	sp_gate(ctl, fd);
 	weft_run_opts o = {
 	    .capture_output = true, .timeout = 1.0, .popen = {.pass_fds = &ctl[0], .npass_fds = 1}};
 	weft_completed r;
@@ -193,8 +191,7 @@ START_TEST(run_timeout_keeps_large_partial_output)
 	close(ctl[0]);
 	close(ctl[1]);
 	/* and a Popen freed mid-capture, its output never handed out */
-	sp_pipe(ctl);
-	snprintf(fd, sizeof fd, "%d", ctl[0]);
+	sp_gate(ctl, fd);
 	weft_popen *p;
 	wt_ok(weft_popen_start(
 	    &p, ARGV(sp_self, "--emit", "3145728", "0", "1", fd, "1"),
@@ -216,9 +213,8 @@ END_TEST
 static int pipe_size_after_timeout(const char *out_bytes, int pipesize)
 {
 	int ctl[2];
-	sp_pipe(ctl);
 	char fd[16];
-	snprintf(fd, sizeof fd, "%d", ctl[0]);
+	sp_gate(ctl, fd);
 	weft_popen *p;
 	wt_ok(weft_popen_start(
 	    &p, ARGV(sp_self, "--emit", out_bytes, "0", "3", fd, "0"),
